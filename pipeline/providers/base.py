@@ -1,0 +1,43 @@
+"""What each kind of provider promises the stage that calls it."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.script_format import Script
+
+
+@dataclass
+class ScriptResult:
+    script: Script
+    model: str = ""
+    usage: dict = field(default_factory=dict)
+    template: object = None
+
+
+class ScriptWriter:
+    name = ""
+    breaker: str | None = None
+    rate_limit: str | None = None
+
+    def write(self, asset) -> ScriptResult:
+        raise NotImplementedError
+
+
+class VoiceProvider:
+    name = ""
+    breaker: str | None = None
+    rate_limit: str | None = None
+
+    def synthesize(self, asset, text: str, out_dir: Path):
+        """Return a pipeline.media.voice.VoiceTrack for `text`, written under `out_dir`."""
+        raise NotImplementedError
+
+
+class Renderer:
+    name = ""
+    breaker: str | None = None
+    rate_limit: str | None = None
+
+    def render(self, asset, spec, out_path: Path, progress=None):
+        """Render `spec` (pipeline.media.render.RenderSpec) to `out_path`; return its MediaInfo."""
+        raise NotImplementedError

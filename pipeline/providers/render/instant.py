@@ -1,0 +1,30 @@
+import shutil
+import threading
+from pathlib import Path
+
+from django.conf import settings
+
+from pipeline.media.ffmpeg import ffmpeg_exe, probe, run_ffmpeg
+from pipeline.providers.base import Renderer
+
+_lock = threading.Lock()
+
+
+class InstantRenderer(Renderer):
+    """Copies one real, tiny MP4 made once per machine: for benchmarks that measure orchestration."""
+
+    name = "instant"
+
+    def render(self, asset, spec, out_path: Path, progress=None):
+        master = Path(settings.MEDIA_ROOT) / "instant-master.mp4"
+        with _lock:
+            if not master.exists():
+                master.parent.mkdir(parents=True, exist_ok=True)
+                tmp = master.with_suffix(".tmp.mp4")
+                run_ffmpeg([ffmpeg_exe(), "-y", "-f", "lavfi", "-i", "color=c=black:s=108x192:r=30:d=1",
+                            "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "1",
+                            "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(tmp)],
+                           timeout=60)
+                tmp.replace(master)
+        shutil.copyfile(master, out_path)
+        return probe(out_path)

@@ -1,0 +1,149 @@
+"""The asset stages: script → voice → render. Each says what it calls and what it commits."""
+
+import hashlib
+import shutil
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from phantoms.runner import Context, StageHandler, enqueue_on_commit
+from pipeline.models import Asset
+from pipeline.providers import get_provider, provider_name
+from pipeline.script_format import Script
+from pipeline.transitions import transit
+
+
+def asset_dir(asset) -> Path:
+    path = Path(settings.MEDIA_ROOT) / "assets" / str(asset.pk)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def media_name(path: Path) -> str:
+    return str(path.relative_to(settings.MEDIA_ROOT))
+
+
+class AssetStage(StageHandler):
+    model = Asset
+    job_path = "pipeline.jobs.run_asset_stage"
+    provider_kind = ""
+
+    def provider(self, asset):
+        return get_provider(self.provider_kind, asset)
+
+    def provider_name(self, asset) -> str:
+        return provider_name(self.provider_kind, asset)
+
+    def breaker_name(self, asset):
+        return self.provider(asset).breaker
+
+    def rate_limit_key(self, asset):
+        limit = self.provider(asset).rate_limit
+        return (limit, "") if limit else None
+
+    def fail(self, asset, ctx, error):
+        asset.failed_stage = self.name
+        transit(asset, "fail", actor="worker", reason=error)
+
+    def advance(self, asset, transition: str, next_stage: "AssetStage | None"):
+        transit(asset, transition, actor="worker")
+        if next_stage:
+            enqueue_on_commit(next_stage, asset.pk)
+
+
+class ScriptStage(AssetStage):
+    name = queue = "script"
+    provider_kind = "script"
+    states = (Asset.State.SCRIPTING,)
+
+    def work(self, asset, ctx: Context):
+        return self.provider(asset).write(asset)
+
+    def commit(self, asset, result, ctx):
+        script: Script = result.script
+        asset.script = script.model_dump()
+        asset.title = asset.title or script.title
+        asset.script_provider = self.provider_name(asset)
+        asset.script_model = result.model
+        asset.prompt_template = result.template
+        if result.usage:
+            asset.usage = {**(asset.usage or {}), "script": result.usage}
+        self.advance(asset, "script_done", STAGES["voice"])
+
+
+class VoiceStage(AssetStage):
+    name = queue = "voice"
+    provider_kind = "voice"
+    states = (Asset.State.VOICING,)
+
+    def work(self, asset, ctx):
+        text = Script.model_validate(asset.script).narration_text()
+        return self.provider(asset).synthesize(asset, text, asset_dir(asset))
+
+    def commit(self, asset, track, ctx):
+        asset.audio.name = media_name(Path(track.path))
+        asset.audio_duration = track.duration
+        asset.word_timings = track.timings
+        asset.voice_provider = f"{self.provider_name(asset)}:{track.engine}"
+        self.advance(asset, "voice_done", STAGES["render"])
+
+
+class RenderStage(AssetStage):
+    name = queue = "render"
+    provider_kind = "render"
+    states = (Asset.State.RENDERING,)
+
+    def render_spec(self, asset) -> dict:
+        """Everything the render needs, stored with the asset so it can be rendered again."""
+        script = asset.script or {}
+        return {
+            "script": script,
+            "audio_path": str(Path(settings.MEDIA_ROOT) / asset.audio.name),
+            "timings": asset.word_timings,
+            "title": asset.title or script.get("title", ""),
+            "background": {"type": "gradient", "colors": ["#1b1f3b", "#5a2a83"]},
+            "preset": settings.RENDER_PRESET,
+        }
+
+    def prepare(self, asset, ctx):
+        Asset.objects.filter(pk=asset.pk).update(render_spec=self.render_spec(asset), render_progress=0)
+
+    def work(self, asset, ctx):
+        from pipeline.media.render import RenderSpec
+
+        spec = RenderSpec.from_dict(self.render_spec(asset))
+        out_dir = asset_dir(asset)
+        partial = out_dir / f"video.{ctx.token[:8]}.part.mp4"
+        last = [0.0]
+
+        def progress(fraction: float):
+            # Throttled: the admin shows it, the database should not feel it.
+            now = time.monotonic()
+            if now - last[0] > 1.0 or fraction >= 1.0:
+                last[0] = now
+                Asset.objects.filter(pk=asset.pk, lease_owner=ctx.token).update(render_progress=round(fraction, 3))
+
+        info = self.provider(asset).render(asset, spec, partial, progress)
+        final = out_dir / "video.mp4"
+        shutil.move(partial, final)
+        digest = hashlib.sha256(final.read_bytes()).hexdigest()
+        return {"path": final, "duration": info.duration, "sha256": digest}
+
+    def commit(self, asset, result, ctx):
+        asset.video.name = media_name(result["path"])
+        asset.video_duration = result["duration"]
+        asset.video_sha256 = result["sha256"]
+        asset.render_provider = self.provider_name(asset)
+        asset.render_progress = 1.0
+        self.advance(asset, "render_done", None)
+        if settings.AUTO_APPROVE:
+            from pipeline.services.review import approve_asset
+
+            transaction.on_commit(lambda: approve_asset(asset.pk, user=None, notes="auto-approved"))
+
+
+STAGES: dict[str, AssetStage] = {stage.name: stage for stage in (ScriptStage(), VoiceStage(), RenderStage())}
+
+

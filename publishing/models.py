@@ -1,0 +1,96 @@
+"""Connected platform accounts and publications (one per asset × channel, each with its own fate)."""
+
+import uuid
+
+from django.db import models
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from pipeline.models import Leased
+
+
+class Platform(models.TextChoices):
+    YOUTUBE = "youtube", "YouTube"
+    TIKTOK = "tiktok", "TikTok"
+    INSTAGRAM = "instagram", "Instagram"
+    X = "x", "X"
+
+
+class Channel(models.Model):
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    name = models.CharField(max_length=100)
+    account_id = models.CharField(max_length=100, help_text="The platform's id for this account.")
+    access_token = models.CharField(max_length=500, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["platform", "name"]
+        constraints = [models.UniqueConstraint(fields=["platform", "account_id"], name="unique_channel_account")]
+
+    def __str__(self):
+        return f"{self.get_platform_display()}: {self.name}"
+
+
+class Publication(FSMModelMixin, Leased):
+    class State(models.TextChoices):
+        PENDING = "pending"
+        UPLOADING = "uploading"
+        PROCESSING = "processing"
+        PUBLISHED = "published"
+        FAILED = "failed"
+        NEEDS_ATTENTION = "needs_attention"
+
+    STAGE_FOR_STATE = {State.PENDING: "publish", State.UPLOADING: "publish", State.PROCESSING: "poll"}
+    TERMINAL = {State.PUBLISHED, State.FAILED, State.NEEDS_ATTENTION}
+
+    asset = models.ForeignKey("pipeline.Asset", on_delete=models.CASCADE, related_name="publications")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="publications")
+    state = FSMField(default=State.PENDING, choices=State.choices, protected=True, db_index=True)
+    # Sent with the upload so that, after an unknown outcome, we can ask the platform whether it has it.
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    remote_id = models.CharField(max_length=120, blank=True)
+    remote_url = models.URLField(blank=True)
+    failed_stage = models.CharField(max_length=20, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["asset_id", "channel_id"]
+        constraints = [models.UniqueConstraint(fields=["asset", "channel"], name="one_publication_per_channel")]
+
+    def __str__(self):
+        return f"{self.asset_id} → {self.channel}"
+
+    @property
+    def platform(self) -> str:
+        return self.channel.platform
+
+    @property
+    def current_stage(self) -> str | None:
+        return self.STAGE_FOR_STATE.get(self.state)
+
+    @transition(field=state, source=[State.PENDING, State.UPLOADING], target=State.UPLOADING)
+    def begin_upload(self):
+        pass
+
+    @transition(field=state, source=[State.PENDING, State.UPLOADING, State.NEEDS_ATTENTION],
+                target=State.PROCESSING)
+    def uploaded(self):
+        pass
+
+    @transition(field=state, source=State.PROCESSING, target=State.PUBLISHED)
+    def went_live(self):
+        pass
+
+    @transition(field=state, source=[State.PENDING, State.UPLOADING, State.PROCESSING], target=State.FAILED)
+    def fail(self):
+        pass
+
+    @transition(field=state, source=[State.UPLOADING, State.PENDING], target=State.NEEDS_ATTENTION)
+    def needs_attention(self):
+        pass
+
+    @transition(field=state, source=[State.FAILED, State.NEEDS_ATTENTION], target=State.PENDING)
+    def retry(self):
+        pass

@@ -1,0 +1,41 @@
+"""Fan-out on approval and settling an asset once every publication has its outcome."""
+
+from django.db import transaction
+
+from phantoms.runner import enqueue_on_commit
+from pipeline.models import Asset
+from pipeline.transitions import transit
+from publishing.models import Publication
+from publishing.stages import PUBLISH
+
+TERMINAL = Publication.TERMINAL
+
+
+def fan_out(asset: Asset):
+    """One publication per target channel, each on the publish queue (call inside the asset's atomic)."""
+    for channel in asset.channels.filter(is_active=True):
+        publication, created = Publication.objects.get_or_create(asset=asset, channel=channel)
+        if created or publication.state == Publication.State.PENDING:
+            enqueue_on_commit(PUBLISH, publication.pk)
+
+
+def settle_asset(asset_id: int):
+    """Move a publishing asset to published / partially_published / failed when all channels are done."""
+    with transaction.atomic():
+        asset = Asset.objects.select_for_update().get(pk=asset_id)
+        if asset.state != Asset.State.PUBLISHING:
+            return asset.state
+        states = list(asset.publications.values_list("state", flat=True))
+        if any(state not in TERMINAL for state in states):
+            return asset.state
+        published = sum(state == Publication.State.PUBLISHED for state in states)
+        if published == len(states):
+            transit(asset, "publish_done", actor="worker", reason=f"published on {published} channel(s)")
+        elif published:
+            transit(asset, "publish_partly", actor="worker",
+                    reason=f"published on {published} of {len(states)} channels")
+        else:
+            asset.failed_stage = "publish"
+            transit(asset, "fail", actor="worker", reason="no channel accepted the video")
+        asset.save()
+        return asset.state

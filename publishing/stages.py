@@ -1,0 +1,108 @@
+"""The publication stages: upload (the irreversible call) and the poll that waits for processing."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from phantoms.resilience.errors import NotReady, PermanentError
+from phantoms.runner import Context, StageHandler, enqueue_on_commit
+from pipeline.transitions import transit
+from publishing.models import Publication
+from publishing.providers import get_platform_client
+
+
+class PublicationStage(StageHandler):
+    model = Publication
+    job_path = "publishing.jobs.run_publication_stage"
+
+    def provider_name(self, publication):
+        return publication.channel.platform
+
+    def breaker_name(self, publication):
+        return publication.channel.platform
+
+    def platform(self, publication):
+        return publication.channel.platform
+
+    def attempt_owner(self, publication):
+        return {"asset": publication.asset, "publication": publication}
+
+    def fail(self, publication, ctx, error):
+        from publishing.services import settle_asset
+
+        publication.failed_stage = self.name
+        transit(publication, "fail", actor="worker", reason=error)
+        transaction.on_commit(lambda: settle_asset(publication.asset_id))
+
+    def needs_attention(self, publication, ctx, error):
+        from publishing.services import settle_asset
+
+        publication.failed_stage = self.name
+        transit(publication, "needs_attention", actor="worker", reason=error)
+        transaction.on_commit(lambda: settle_asset(publication.asset_id))
+
+
+class PublishStage(PublicationStage):
+    name = "publish"
+    queue = "publish"
+    states = (Publication.State.PENDING, Publication.State.UPLOADING)
+
+    def rate_limit_key(self, publication):
+        return (publication.channel.platform, publication.channel.account_id)
+
+    def work(self, publication, ctx: Context):
+        client = get_platform_client(publication.channel)
+        # A publication already in `uploading` may have reached the platform before we lost track
+        # of it: ask first, and if nobody can tell, a person decides (never post blind twice).
+        if publication.state == Publication.State.UPLOADING or publication.attempts:
+            ctx.notes["unknown_outcome"] = True
+            existing = client.find_by_ref(str(publication.idempotency_key))
+            if existing:
+                return existing
+        if publication.state == Publication.State.PENDING:
+            with transaction.atomic():
+                transit(publication, "begin_upload", actor="worker", reason="upload intent committed")
+                publication.save(update_fields=["state", "updated_at"])
+        video = Path(settings.MEDIA_ROOT) / publication.asset.video.name
+        return client.upload(publication, video)
+
+    def commit(self, publication, remote, ctx):
+        publication.remote_id = remote.id
+        publication.remote_url = remote.url
+        transit(publication, "uploaded", actor="worker", reason=f"accepted as {remote.id}")
+        enqueue_on_commit(POLL, publication.pk, delay=settings.PUBLISH_POLL_INTERVAL)
+
+
+class PollStage(PublicationStage):
+    name = "poll"
+    queue = "publish"
+    states = (Publication.State.PROCESSING,)
+
+    def work(self, publication, ctx):
+        remote = get_platform_client(publication.channel).status(publication.remote_id)
+        if remote.status == "published":
+            return remote
+        if remote.status == "failed":
+            raise PermanentError(f"the platform rejected post {remote.id}", provider=publication.channel.platform)
+        age = (timezone.now() - publication.updated_at).total_seconds()
+        if age > settings.PUBLISH_PROCESSING_DEADLINE:
+            raise PermanentError(f"still processing after {int(age)} s", provider=publication.channel.platform)
+        raise NotReady(f"post {remote.id} is {remote.status}", retry_after=settings.PUBLISH_POLL_INTERVAL)
+
+    def commit(self, publication, remote, ctx):
+        from analytics.services import schedule_readbacks
+        from publishing.services import settle_asset
+
+        publication.remote_url = remote.url or publication.remote_url
+        publication.published_at = timezone.now()
+        transit(publication, "went_live", actor="worker")
+        publication.save()
+        schedule_readbacks(publication)
+        transaction.on_commit(lambda: settle_asset(publication.asset_id))
+
+
+PUBLISH = PublishStage()
+POLL = PollStage()
+STAGES = {PUBLISH.name: PUBLISH, POLL.name: POLL}

@@ -1,0 +1,74 @@
+"""The ledger: what the fake services accepted, so tests and the chaos report can count it."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class SandboxPost(models.Model):
+    PROCESSING = "processing"
+    PUBLISHED = "published"
+    STATUS_CHOICES = [(PROCESSING, "Processing"), (PUBLISHED, "Published")]
+
+    platform = models.CharField(max_length=20, db_index=True)
+    remote_id = models.CharField(max_length=40, unique=True)
+    client_ref = models.CharField(max_length=200, blank=True, default="", db_index=True)
+    asset_ref = models.CharField(max_length=200, blank=True, default="", db_index=True)
+    title = models.CharField(max_length=300, blank=True, default="")
+    caption = models.TextField(blank=True, default="")
+    size_bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(max_length=20, choices=STATUS_CHOICES, default=PROCESSING)
+    # Set when an accept_then_timeout fault hid the 201 from the client: the post exists but the
+    # client never heard about it, which is exactly the case that produces double posts.
+    response_lost = models.BooleanField(default=False)
+    accepted_at = models.DateTimeField(default=timezone.now, db_index=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["accepted_at", "id"]
+        verbose_name = "sandbox post"
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.remote_id}"
+
+    def current_status(self) -> str:
+        """Processing flips to published once SANDBOX_PROCESSING_SECONDS have passed; persisted on flip."""
+        if self.status == self.PROCESSING:
+            ready_at = self.accepted_at + timedelta(seconds=settings.SANDBOX_PROCESSING_SECONDS)
+            now = timezone.now()
+            if now >= ready_at:
+                self.status = self.PUBLISHED
+                self.published_at = ready_at
+                SandboxPost.objects.filter(pk=self.pk, status=self.PROCESSING).update(
+                    status=self.PUBLISHED, published_at=ready_at
+                )
+        return self.status
+
+
+class SandboxRender(models.Model):
+    QUEUED = "queued"
+    RENDERING = "rendering"
+    DONE = "done"
+    FAILED = "failed"
+    STATUS_CHOICES = [(QUEUED, "Queued"), (RENDERING, "Rendering"), (DONE, "Done"), (FAILED, "Failed")]
+
+    render_id = models.CharField(max_length=36, unique=True)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=STATUS_CHOICES, default=QUEUED)
+    duration_seconds = models.FloatField(default=5.0)
+    url = models.URLField(max_length=500, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    callback_url = models.URLField(max_length=500, blank=True, default="")
+    callback_status = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "sandbox render"
+
+    def __str__(self) -> str:
+        return f"render {self.render_id} ({self.status})"

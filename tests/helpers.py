@@ -1,0 +1,71 @@
+import time
+
+import django_rq
+from django.conf import settings as django_settings
+from rq import SimpleWorker
+from rq.scheduler import RQScheduler
+
+from phantoms.redis import get_redis
+from phantoms.resilience.breakers import forget_breakers
+
+
+def flush_redis():
+    get_redis().flushdb()
+    forget_breakers()
+
+
+def fast_pipeline_settings(settings, sandbox_url: str):
+    settings.SANDBOX_URL = sandbox_url
+    settings.PLATFORM_BASE_URLS = {
+        p: f"{sandbox_url}/sandbox/platforms/{p}" for p in ("youtube", "tiktok", "instagram", "x")
+    }
+    settings.OPENAI_BASE_URL = f"{sandbox_url}/sandbox/openai/v1"
+    settings.RENDER_SERVICE_URL = f"{sandbox_url}/sandbox/render/v1"
+    settings.SANDBOX_PROCESSING_SECONDS = 0.2
+    settings.SANDBOX_TIMEOUT_SECONDS = 2.0
+    settings.HTTP_TIMEOUTS = {"connect": 1.0, "read": 1.0}
+    settings.PUBLISH_POLL_INTERVAL = 0.3
+    settings.BACKOFF_BASE = 0.05
+    settings.BACKOFF_CAP = 0.3
+    settings.METRIC_READBACK_OFFSETS = [0, 1]
+    settings.LEASE_SECONDS = 30
+    settings.RATE_LIMITS = {}
+    forget_breakers()
+
+
+def queues():
+    return [django_rq.get_queue(name) for name in django_settings.PIPELINE_QUEUES]
+
+
+def promote_due_jobs():
+    """Move scheduled jobs whose time has come onto their queues (what a worker's scheduler does)."""
+    connection = django_rq.get_connection("script")
+    scheduler = RQScheduler([q.name for q in queues()], connection=connection)
+    scheduler.acquire_locks()
+    try:
+        scheduler.enqueue_scheduled_jobs()
+    finally:
+        scheduler.release_locks()
+
+
+def pending_jobs() -> int:
+    total = 0
+    for queue in queues():
+        total += queue.count + queue.scheduled_job_registry.count
+    return total
+
+
+def drain(until=None, timeout: float = 60.0, worker_class=SimpleWorker):
+    """Run in-process burst workers over every queue, scheduled jobs included, until `until()` or idle."""
+    deadline = time.monotonic() + timeout
+    connection = django_rq.get_connection("script")
+    worker = worker_class(queues(), connection=connection)
+    while time.monotonic() < deadline:
+        promote_due_jobs()
+        worker.work(burst=True, logging_level="WARNING")
+        if until is not None and until():
+            return True
+        if until is None and pending_jobs() == 0:
+            return True
+        time.sleep(0.05)
+    return False
