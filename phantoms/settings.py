@@ -35,9 +35,9 @@ INSTALLED_APPS = [
     "pipeline",
     "publishing",
     "analytics",
+    # Always installed so its ledger table exists everywhere; served only when PHANTOMS_SANDBOX is on.
+    "sandbox",
 ]
-if PHANTOMS_SANDBOX:
-    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "phantoms.middleware.sandbox_gate",
 ]
 
 ROOT_URLCONF = "phantoms.urls"

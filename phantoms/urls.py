@@ -13,6 +13,5 @@ urlpatterns = [
     path("api/", include("phantoms.api_urls")),
     # Editors play rendered videos in the admin; in production a web server serves MEDIA_ROOT.
     re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    path("sandbox/", include("sandbox.urls")),
 ]
-if settings.PHANTOMS_SANDBOX:
-    urlpatterns.append(path("sandbox/", include("sandbox.urls")))

@@ -18,7 +18,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(SandboxPost)
 class SandboxPostAdmin(ReadOnlyAdmin):
-    list_display = ("accepted_at", "platform", "remote_id", "client_ref", "asset_ref", "status", "response_lost")
+    list_display = (
+        "accepted_at", "platform", "remote_id", "client_ref", "asset_ref", "status", "response_lost",
+    )
     list_filter = ("platform", "status", "response_lost")
     search_fields = ("remote_id", "client_ref", "asset_ref", "title")
     date_hierarchy = "accepted_at"

@@ -24,9 +24,7 @@ TARGETS = ("openai", "tts", "render", "youtube", "tiktok", "instagram", "x")
 PLATFORMS = ("youtube", "tiktok", "instagram", "x")
 OPENAI_TARGETS = ("openai", "tts")
 
-FAULTS_KEY = "phantoms:sandbox:faults:{target}"
-CALLS_KEY = "phantoms:sandbox:calls:{target}"
-FIRED_KEY = "phantoms:sandbox:fired:{target}"
+DEFAULT_KEY_PREFIX = "phantoms:sandbox"
 
 RATE_FIELDS = ("rate_limit_rate", "error_rate", "timeout_rate", "accept_then_timeout_rate")
 DEFAULTS: dict = {
@@ -51,6 +49,12 @@ def connection() -> redis.Redis:
     if client is None:
         client = _clients[url] = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=3)
     return client
+
+
+def _key(kind: str, target: str) -> str:
+    # Tests give each run its own prefix so they never clear the faults of a demo sharing the Redis.
+    prefix = getattr(settings, "SANDBOX_KEY_PREFIX", DEFAULT_KEY_PREFIX)
+    return f"{prefix}:{kind}:{target}"
 
 
 def _check_target(target: str) -> None:
@@ -117,7 +121,7 @@ def set_faults(target: str, **fields) -> dict:
             continue
         typed = _validate(field, value)
         to_set[field] = ("1" if typed else "0") if isinstance(typed, bool) else repr(typed)
-    key = FAULTS_KEY.format(target=target)
+    key = _key("faults", target)
     pipe = connection().pipeline()
     if to_set:
         pipe.hset(key, mapping=to_set)
@@ -131,12 +135,12 @@ def clear_faults(target: str | None = None) -> None:
     targets = TARGETS if target is None else (target,)
     for name in targets:
         _check_target(name)
-    connection().delete(*[FAULTS_KEY.format(target=name) for name in targets])
+    connection().delete(*[_key("faults", name) for name in targets])
 
 
 def get_faults(target: str) -> dict:
     _check_target(target)
-    stored = connection().hgetall(FAULTS_KEY.format(target=target))
+    stored = connection().hgetall(_key("faults", target))
     faults = dict(DEFAULTS)
     for raw_field, raw_value in stored.items():
         field = raw_field.decode()
@@ -151,27 +155,27 @@ def all_faults() -> dict[str, dict]:
 
 def call_count(target: str) -> int:
     _check_target(target)
-    return int(connection().get(CALLS_KEY.format(target=target)) or 0)
+    return int(connection().get(_key("calls", target)) or 0)
 
 
 def fault_counts(target: str) -> dict[str, int]:
     """How many times each fault kind fired for a target since the last reset_call_counts()."""
     _check_target(target)
-    stored = connection().hgetall(FIRED_KEY.format(target=target))
+    stored = connection().hgetall(_key("fired", target))
     return {kind.decode(): int(count) for kind, count in stored.items()}
 
 
 def reset_call_counts() -> None:
-    keys = [CALLS_KEY.format(target=t) for t in TARGETS] + [FIRED_KEY.format(target=t) for t in TARGETS]
+    keys = [_key(kind, target) for kind in ("calls", "fired") for target in TARGETS]
     connection().delete(*keys)
 
 
 def count_call(target: str) -> None:
-    connection().incr(CALLS_KEY.format(target=target))
+    connection().incr(_key("calls", target))
 
 
 def _fired(target: str, kind: str) -> None:
-    connection().hincrby(FIRED_KEY.format(target=target), kind, 1)
+    connection().hincrby(_key("fired", target), kind, 1)
 
 
 def error_response(target: str, status: int, message: str, *, code: str, error_type: str = "",
@@ -180,7 +184,8 @@ def error_response(target: str, status: int, message: str, *, code: str, error_t
     if target in OPENAI_TARGETS:
         body: dict = {"error": {"message": message, "type": error_type or code, "param": param, "code": code}}
     elif target == "render":
-        body = {"success": False, "message": message, "response": {"error": {"message": message, "code": code}}}
+        body = {"success": False, "message": message,
+                "response": {"error": {"message": message, "code": code}}}
     else:
         body = {"error": {"message": message, "code": code}}
         if param:

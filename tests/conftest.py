@@ -1,21 +1,8 @@
-"""Test setup: the sandbox is on; Redis is the machine's (REDIS_URL) or one embedded server shared
-with any worker subprocess; stage delays are short so deferrals and retries play out in seconds."""
+"""Shared fixtures: a clean Redis per test and the sandbox served over real HTTP with short delays."""
 
-import os
+import pytest
 
-os.environ.setdefault("PHANTOMS_SANDBOX", "1")
-os.environ.setdefault("PHANTOMS_VAR_DIR", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test"))
-if not os.environ.get("REDIS_URL"):
-    from pathlib import Path
-
-    from phantoms.embedded_redis import embedded_redis_url
-
-    Path(os.environ["PHANTOMS_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
-    os.environ["REDIS_URL"] = embedded_redis_url(Path(os.environ["PHANTOMS_VAR_DIR"]))
-
-import pytest  # noqa: E402
-
-from tests.helpers import fast_pipeline_settings, flush_redis  # noqa: E402
+from tests.helpers import fast_pipeline_settings, flush_redis
 
 
 @pytest.fixture(autouse=True)
@@ -27,5 +14,6 @@ def _clean_redis():
 @pytest.fixture
 def sandbox(live_server, settings):
     """Point every adapter at the sandbox served by this test run, over real HTTP."""
+    settings.PHANTOMS_SANDBOX = True
     fast_pipeline_settings(settings, live_server.url)
     return live_server.url

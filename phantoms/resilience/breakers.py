@@ -96,7 +96,8 @@ class Breaker:
 
     def _read_state(self) -> str:
         try:
-            raw = self.redis.get(self._key("state"))
+            # Read the key pybreaker's storage uses ourselves: its own getter hides Redis errors.
+            raw = self.redis.get(self.storage._namespace("state"))
         except RedisError as exc:
             raise BreakerOpen(f"breaker state unreadable ({exc}); deferring rather than guessing",
                               retry_after=PROBE_BUSY_RETRY, provider=self.name)

@@ -14,10 +14,10 @@ import uuid
 import wave
 from array import array
 
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from django.http import HttpResponse, JsonResponse
 from pipeline.script_format import compose_template_script
 from sandbox import faults
 

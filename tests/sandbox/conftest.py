@@ -32,11 +32,14 @@ def sandbox_settings(settings, tmp_path):
     # Short enough to keep the suite fast, still longer than the client timeouts the tests use.
     settings.SANDBOX_TIMEOUT_SECONDS = 1.0
     settings.SANDBOX_PROCESSING_SECONDS = 0.4
+    # Faults live in a Redis that a running demo or a parallel test worker may share.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    settings.SANDBOX_KEY_PREFIX = f"phantoms:sandbox-test:{os.getpid()}:{worker}"
     return settings
 
 
 @pytest.fixture(autouse=True)
-def clean_faults():
+def clean_faults(sandbox_settings):
     faults.clear_faults()
     faults.reset_call_counts()
     yield
@@ -53,7 +56,8 @@ def sandbox_url(live_server):
 
 @pytest.fixture
 def http(sandbox_url):
-    with httpx.Client(base_url=sandbox_url, headers={"Authorization": "Bearer test-token"}, timeout=httpx.Timeout(10.0)) as client:
+    headers = {"Authorization": "Bearer test-token"}
+    with httpx.Client(base_url=sandbox_url, headers=headers, timeout=httpx.Timeout(10.0)) as client:
         yield client
 
 

@@ -14,7 +14,8 @@ CLIENT_TIMEOUT = 0.4
 
 @pytest.fixture
 def client(sandbox_url):
-    return openai.OpenAI(api_key="sandbox-key", base_url=f"{sandbox_url}/openai/v1", max_retries=0, timeout=10)
+    return openai.OpenAI(api_key="sandbox-key", base_url=f"{sandbox_url}/openai/v1", max_retries=0,
+                         timeout=10)
 
 
 BRIEF = "Why sourdough starters smell like nail polish remover"
@@ -139,7 +140,8 @@ def test_latency_fault_slows_but_succeeds(client):
 
 def read_wav(data: bytes):
     with wave.open(io.BytesIO(data)) as wav:
-        return wav.getframerate(), wav.getnchannels(), wav.getsampwidth(), wav.getnframes() / wav.getframerate()
+        rate = wav.getframerate()
+        return rate, wav.getnchannels(), wav.getsampwidth(), wav.getnframes() / rate
 
 
 def test_speech_is_a_24khz_mono_wav_as_long_as_the_words(client):

@@ -134,26 +134,29 @@ def test_outage_is_a_503_on_every_call(http, video_file):
 
 def test_rate_limit_fault_classified_by_the_project_http_layer(sandbox_url, video_file):
     faults.set_faults("youtube", rate_limit_rate=1.0, retry_after=3)
-    with make_client(f"{sandbox_url}/platforms/youtube", headers=AUTH) as client:
-        with pytest.raises(RateLimited) as caught:
-            send(client, "POST", "/posts", provider="youtube", irreversible=True, files={"video": video_file})
+    with (
+        make_client(f"{sandbox_url}/platforms/youtube", headers=AUTH) as client,
+        pytest.raises(RateLimited) as caught,
+    ):
+        send(client, "POST", "/posts", provider="youtube", irreversible=True, files={"video": video_file})
     assert caught.value.retry_after == 3.0
     assert SandboxPost.objects.count() == 0
 
 
 def test_x_rate_limit_reset_header_is_understood(sandbox_url, video_file):
     faults.set_faults("x", rate_limit_rate=1.0, retry_after=4)
-    with make_client(f"{sandbox_url}/platforms/x", headers=AUTH) as client:
-        with pytest.raises(RateLimited) as caught:
-            send(client, "POST", "/posts", provider="x", irreversible=True, files={"video": video_file})
+    with make_client(f"{sandbox_url}/platforms/x", headers=AUTH) as client, pytest.raises(RateLimited) as caught:
+        send(client, "POST", "/posts", provider="x", irreversible=True, files={"video": video_file})
     assert 2.0 <= caught.value.retry_after <= 5.0
 
 
 def test_timeout_fault_outlasts_the_client(sandbox_url, video_file):
     faults.set_faults("tiktok", timeout_rate=1.0)
-    with make_client(f"{sandbox_url}/platforms/tiktok", headers=AUTH, read_timeout=CLIENT_TIMEOUT) as client:
-        with pytest.raises(TransientError):
-            send(client, "GET", "/posts", provider="tiktok")
+    with (
+        make_client(f"{sandbox_url}/platforms/tiktok", headers=AUTH, read_timeout=CLIENT_TIMEOUT) as client,
+        pytest.raises(TransientError),
+    ):
+        send(client, "GET", "/posts", provider="tiktok")
     assert faults.fault_counts("tiktok") == {"timeout": 1}
 
 
@@ -173,9 +176,11 @@ def test_accept_then_timeout_records_the_post_the_client_never_hears_of(sandbox_
 
 
 def test_missing_video_is_permanent_for_the_http_layer(sandbox_url):
-    with make_client(f"{sandbox_url}/platforms/instagram", headers=AUTH) as client:
-        with pytest.raises(PermanentError) as caught:
-            send(client, "POST", "/posts", provider="instagram", data={"title": "t"})
+    with (
+        make_client(f"{sandbox_url}/platforms/instagram", headers=AUTH) as client,
+        pytest.raises(PermanentError) as caught,
+    ):
+        send(client, "POST", "/posts", provider="instagram", data={"title": "t"})
     assert caught.value.status_code == 400
     assert "video" in caught.value.message
 

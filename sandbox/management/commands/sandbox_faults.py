@@ -49,7 +49,8 @@ class Command(BaseCommand):
 
     def _check_target(self, target: str | None) -> None:
         if target is not None and target not in faults.TARGETS:
-            raise CommandError(f"TARGET: unknown target {target!r}, expected one of {', '.join(faults.TARGETS)}")
+            expected = ", ".join(faults.TARGETS)
+            raise CommandError(f"TARGET: unknown target {target!r}, expected one of {expected}")
 
     def _set(self, options) -> None:
         target = options["target"]

@@ -1,0 +1,117 @@
+"""`make demo`: the whole system on one machine, on the embedded default, until Ctrl-C."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from publishing.models import Channel
+
+WORKER_GROUPS = [["script", "voice"], ["render"], ["publish", "analytics"], ["housekeeping"]]
+SAMPLE_BRIEFS = [
+    "Three habits that make mornings easier",
+    "Why cold brew tastes smoother than hot coffee",
+    "A one-minute stretch for people who sit all day",
+]
+
+
+class Command(BaseCommand):
+    help = "Run web, the sandbox, one worker per queue group and the scheduler; submit sample briefs."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-briefs", action="store_true", help="Do not submit the sample briefs.")
+        parser.add_argument("--password", default="phantoms", help="Password for the demo admin login.")
+
+    def handle(self, *args, **options):
+        port = options["port"]
+        base = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "REDIS_URL": settings.REDIS_URL,
+            "PHANTOMS_SANDBOX": "1",
+            "PHANTOMS_SANDBOX_URL": base,
+            "PHANTOMS_RECONCILE_INTERVAL": os.environ.get("PHANTOMS_RECONCILE_INTERVAL", "30"),
+            "PHANTOMS_PUBLISH_POLL_INTERVAL": os.environ.get("PHANTOMS_PUBLISH_POLL_INTERVAL", "2"),
+            "PHANTOMS_METRIC_OFFSETS": os.environ.get("PHANTOMS_METRIC_OFFSETS", "60,600,3600"),
+            "RATE_YOUTUBE_PER_DAY": os.environ.get("RATE_YOUTUBE_PER_DAY", "1000"),
+        }
+        call_command("migrate", interactive=False, verbosity=0)
+        self._ensure_admin(options["password"])
+        channels = self._ensure_channels()
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        commands = [manage + ["runserver", f"127.0.0.1:{port}", "--noreload"]]
+        for group in WORKER_GROUPS:
+            commands.append(manage + ["rqworker", *group, "--worker-class", "rq.worker.SimpleWorker",
+                                      "--with-scheduler", "--name", f"demo-{'-'.join(group)}-{os.getpid()}"])
+        commands.append(manage + ["rqcron", "phantoms.cron"])
+        children = [subprocess.Popen(cmd, env=env) for cmd in commands]
+        try:
+            self._wait_ready(base)
+            if not options["no_briefs"]:
+                self._submit_briefs(channels)
+            self.stdout.write(self.style.SUCCESS(
+                f"\nPhantoms is running.\n"
+                f"  Admin:        {base}/admin/   login: admin / {options['password']}\n"
+                f"  Review queue: {base}/admin/pipeline/asset/review/\n"
+                f"  API docs:     {base}/api/docs/\n"
+                f"  Queues:       {base}/admin/rq/\n"
+                f"  Status:       .venv/bin/python manage.py pipeline_status (REDIS_URL={settings.REDIS_URL})\n"
+                f"Press Ctrl-C to stop.\n"))
+            while all(child.poll() is None for child in children):
+                time.sleep(1)
+            self.stderr.write("a process exited; stopping the others")
+        except KeyboardInterrupt:
+            self.stdout.write("stopping…")
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            for child in children:
+                try:
+                    child.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+
+    def _ensure_admin(self, password):
+        user_model = get_user_model()
+        user, _ = user_model.objects.get_or_create(username="admin", defaults={"email": "admin@example.com"})
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+
+    def _ensure_channels(self):
+        channels = []
+        for platform, label in Channel._meta.get_field("platform").choices:
+            channel, _ = Channel.objects.get_or_create(
+                platform=platform, account_id=f"demo-{platform}",
+                defaults={"name": f"Demo {label}", "access_token": "sandbox-token"})
+            channels.append(channel)
+        return channels
+
+    def _wait_ready(self, base):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise SystemExit(f"the web process did not become ready at {base}/readyz")
+
+    def _submit_briefs(self, channels):
+        from pipeline.services.briefs import submit_brief
+
+        for index, brief in enumerate(SAMPLE_BRIEFS):
+            asset, created = submit_brief(brief=brief, channels=channels, target_duration_seconds=12,
+                                          idempotency_key=f"demo-sample-{index}")
+            self.stdout.write(f"  brief {'submitted' if created else 'already there'}: asset {asset.pk} "
+                              f"({asset.state}) {brief}")
