@@ -44,7 +44,9 @@ STATE_COLOURS = {
 
 def badge(value: str, label: str | None = None):
     colour = STATE_COLOURS.get(value, "#6b7280")
-    return format_html('<span class="ph-badge" style="background:{}">{}</span>', colour,
+    # Styled inline so every changelist shows it without a stylesheet of its own.
+    return format_html('<span class="ph-badge" style="display:inline-block;padding:1px 8px;border-radius:9px;'
+                       'color:#fff;font-weight:600;white-space:nowrap;background:{}">{}</span>', colour,
                        label or value.replace("_", " "))
 
 
@@ -113,11 +115,10 @@ class BreakerAdmin(admin.ModelAdmin):
         return request.user.has_perm("phantoms.manage_breakers")
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
-            path("", self.admin_site.admin_view(self.changelist_view), name="%s_%s_changelist" % info),
-            path("<str:name>/<str:action>/", self.admin_site.admin_view(self.action_view),
-                 name="%s_%s_action" % info),
+            path("", self.admin_site.admin_view(self.changelist_view), name=f"{prefix}_changelist"),
+            path("<str:name>/<str:action>/", self.admin_site.admin_view(self.action_view), name=f"{prefix}_action"),
         ]
 
     def _rows(self):

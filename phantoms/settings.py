@@ -90,7 +90,8 @@ if not REDIS_URL:
 # --- Queues: one per stage, plus housekeeping (reconciler, breaker probes).
 PIPELINE_QUEUES = ["script", "voice", "render", "publish", "analytics", "housekeeping"]
 RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 900} for name in PIPELINE_QUEUES}
-RQ = {"COMMIT_MODE": "on_db_commit"}
+# Stage code defers enqueueing to transaction.on_commit itself, so RQ enqueues at once when asked.
+RQ = {"COMMIT_MODE": "auto"}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -200,3 +201,33 @@ RENDER_TIMEOUT = env.int("RENDER_TIMEOUT", default=600)
 # Platforms: how often to look at a post that is still processing, and when to give up and ask a person.
 PUBLISH_POLL_INTERVAL = env.float("PHANTOMS_PUBLISH_POLL_INTERVAL", default=15.0)
 PUBLISH_PROCESSING_DEADLINE = env.int("PHANTOMS_PUBLISH_PROCESSING_DEADLINE", default=6 * 3600)
+
+# --- Real providers: OpenAI scripts and speech, a Shotstack-shaped render service.
+# Seconds per call; the SDK's own retries are off (the runner owns retries).
+OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=60.0)
+OPENAI_TTS_TIMEOUT = env.float("OPENAI_TTS_TIMEOUT", default=120.0)
+# Empty: the built-in prompt (pipeline.prompts.DEFAULT_SYSTEM_PROMPT). An active PromptTemplate overrides it.
+OPENAI_SYSTEM_PROMPT = env.str("OPENAI_SYSTEM_PROMPT", default="")
+# The house style guide, sent before any template's own style guide.
+OPENAI_STYLE_GUIDE = env.str("OPENAI_STYLE_GUIDE", default="")
+# Which PromptTemplate (by name) writes scripts; empty: the most recently edited active one.
+OPENAI_PROMPT_TEMPLATE = env.str("OPENAI_PROMPT_TEMPLATE", default="")
+# USD per million tokens, matched exactly or by the longest prefix of the model the API reports.
+OPENAI_PRICES = {
+    "gpt-4o-mini": {"input": 0.15, "output": 0.60},
+    "gpt-4o": {"input": 2.50, "output": 10.00},
+    "gpt-4.1-nano": {"input": 0.10, "output": 0.40},
+    "gpt-4.1-mini": {"input": 0.40, "output": 1.60},
+    "gpt-4.1": {"input": 2.00, "output": 8.00},
+}
+OPENAI_DEFAULT_PRICE_MODEL = env.str("OPENAI_DEFAULT_PRICE_MODEL", default="gpt-4o-mini")
+# Remote renders: first poll after RENDER_POLL_INTERVAL, doubling up to RENDER_POLL_MAX_INTERVAL, and
+# given up (dead letter) RENDER_REMOTE_DEADLINE seconds after submission.
+RENDER_POLL_INTERVAL = env.float("RENDER_POLL_INTERVAL", default=2.0)
+RENDER_POLL_MAX_INTERVAL = env.float("RENDER_POLL_MAX_INTERVAL", default=30.0)
+RENDER_REMOTE_DEADLINE = env.int("RENDER_REMOTE_DEADLINE", default=1800)
+RENDER_DOWNLOAD_TIMEOUT = env.float("RENDER_DOWNLOAD_TIMEOUT", default=120.0)
+# Callbacks older (or newer) than this many seconds are refused as replays.
+RENDER_WEBHOOK_TOLERANCE = env.int("RENDER_WEBHOOK_TOLERANCE", default=300)
+# Where the render service reaches us (callback URL, voice audio); empty: SANDBOX_URL.
+PHANTOMS_PUBLIC_URL = env.str("PHANTOMS_PUBLIC_URL", default="").rstrip("/")

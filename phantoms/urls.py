@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from phantoms import health
+from pipeline.webhooks import render_callback
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -14,4 +15,5 @@ urlpatterns = [
     # Editors play rendered videos in the admin; in production a web server serves MEDIA_ROOT.
     re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
     path("sandbox/", include("sandbox.urls")),
+    path("webhooks/render/", render_callback, name="render-webhook"),
 ]

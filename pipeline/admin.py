@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Max
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -417,6 +418,16 @@ class PromptTemplateAdmin(admin.ModelAdmin):
     list_display = ("name", "version", "model", "temperature", "is_active", "created_at")
     list_filter = ("is_active", "name")
     search_fields = ("name", "system_prompt", "style_guide")
+    readonly_fields = ("version", "created_at")
+
+    def save_model(self, request, obj, form, change):
+        # Assets record the version they were written with; editing it in place would rewrite that history.
+        if change:
+            obj.pk = None
+            obj._state.adding = True
+        latest = PromptTemplate.objects.filter(name=obj.name).aggregate(Max("version"))["version__max"]
+        obj.version = (latest or 0) + 1
+        obj.save()
 
 
 @admin.register(TransitionLog)

@@ -47,7 +47,9 @@ class Script(BaseModel):
         return " ".join([self.hook] + [beat.narration for beat in self.beats])
 
 
-_STOPWORDS = set(["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "how", "in", "is", "it", "of", "on", "or", "that", "the", "this", "to", "with", "why", "what", "your", "you"])
+_STOPWORDS = frozenset(
+    "a an and are as at be by for from how in is it of on or that the this to with why what your you".split()
+)
 
 
 def _keywords(brief: str, limit: int = 4) -> list[str]:

@@ -108,7 +108,14 @@ class RenderStage(AssetStage):
         }
 
     def prepare(self, asset, ctx):
-        Asset.objects.filter(pk=asset.pk).update(render_spec=self.render_spec(asset), render_progress=0)
+        spec = self.render_spec(asset)
+        remote = (asset.render_spec or {}).get("remote")
+        if remote:
+            # A remote render in flight keeps its id, poll count and progress across runs.
+            spec["remote"] = remote
+            Asset.objects.filter(pk=asset.pk).update(render_spec=spec)
+        else:
+            Asset.objects.filter(pk=asset.pk).update(render_spec=spec, render_progress=0)
 
     def work(self, asset, ctx):
         from pipeline.media.render import RenderSpec
@@ -125,7 +132,9 @@ class RenderStage(AssetStage):
                 last[0] = now
                 Asset.objects.filter(pk=asset.pk, lease_owner=ctx.token).update(render_progress=round(fraction, 3))
 
-        info = self.provider(asset).render(asset, spec, partial, progress)
+        renderer = self.provider(asset)
+        extra = {"ctx": ctx} if renderer.needs_context else {}
+        info = renderer.render(asset, spec, partial, progress, **extra)
         final = out_dir / "video.mp4"
         shutil.move(partial, final)
         digest = hashlib.sha256(final.read_bytes()).hexdigest()

@@ -39,3 +39,31 @@ def settle_asset(asset_id: int):
             transit(asset, "fail", actor="worker", reason="no channel accepted the video")
         asset.save()
         return asset.state
+
+
+class RetryError(Exception):
+    pass
+
+
+def retry_publication(publication_id: int, user=None) -> Publication:
+    """Send a failed or needs-attention publication back to pending and queue its upload again.
+
+    For publications with an open dead letter, requeue the letter instead (it records who and when).
+    """
+    from django_fsm import can_proceed
+
+    with transaction.atomic():
+        publication = Publication.objects.select_for_update().get(pk=publication_id)
+        if not can_proceed(publication.retry):
+            raise RetryError(f"publication {publication.pk} is {publication.state}; "
+                             "only failed or needs_attention publications can be retried")
+        asset = Asset.objects.select_for_update().get(pk=publication.asset_id)
+        transit(publication, "retry", by=user, reason="retried by an operator")
+        publication.attempts = 0
+        publication.lease_owner, publication.lease_expires_at = "", None
+        publication.save()
+        if asset.state in (Asset.State.FAILED, Asset.State.PARTIALLY_PUBLISHED):
+            transit(asset, "start_publishing", by=user, reason=f"publication {publication.pk} retried")
+            asset.save()
+        enqueue_on_commit(PUBLISH, publication.pk)
+    return publication

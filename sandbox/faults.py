@@ -3,6 +3,10 @@
 The settings live in one Redis hash per target, read on every request, so `manage.py sandbox_faults`
 (or a test) changes what the running web process serves at once, without a restart.
 
+Keys: `phantoms:sandbox:faults:<target>` (hash of settings), `phantoms:sandbox:calls:<target>`
+(calls received) and `phantoms:sandbox:fired:<target>` (hash: fault kind -> times fired). The
+`phantoms:sandbox` prefix can be changed with the optional SANDBOX_KEY_PREFIX setting.
+
 How a request is treated, in order:
   1. the call is counted;
   2. `outage` answers 503 to everything;

@@ -1,23 +1,29 @@
-"""Mounted by the project at /sandbox/ when PHANTOMS_SANDBOX is on."""
+"""Mounted by the project at /sandbox/; phantoms.middleware.sandbox_gate refuses it unless PHANTOMS_SANDBOX."""
 
+from django.apps import apps
 from django.urls import path, re_path
-
-from .views import openai, platforms, render
 
 app_name = "sandbox"
 
 PLATFORM = r"(?P<platform>youtube|tiktok|instagram|x)"
 
-urlpatterns = [
-    re_path(rf"^platforms/{PLATFORM}/posts$", platforms.posts, name="platform-posts"),
-    re_path(rf"^platforms/{PLATFORM}/posts/(?P<remote_id>[\w-]+)$", platforms.post_detail,
-            name="platform-post"),
-    re_path(rf"^platforms/{PLATFORM}/posts/(?P<remote_id>[\w-]+)/metrics$", platforms.post_metrics,
-            name="platform-post-metrics"),
-    re_path(rf"^platforms/{PLATFORM}/watch/(?P<remote_id>[\w-]+)$", platforms.watch, name="platform-watch"),
-    path("openai/v1/responses", openai.responses, name="openai-responses"),
-    path("openai/v1/audio/speech", openai.speech, name="openai-speech"),
-    path("render/v1/render", render.create_render, name="render-create"),
-    path("render/v1/render/<str:render_id>", render.render_status, name="render-status"),
-    path("render/v1/render/<str:render_id>/output", render.render_output, name="render-output"),
-]
+if apps.is_installed("sandbox"):
+    from .views import openai, platforms, render
+
+    urlpatterns = [
+        re_path(rf"^platforms/{PLATFORM}/posts$", platforms.posts, name="platform-posts"),
+        re_path(rf"^platforms/{PLATFORM}/posts/(?P<remote_id>[\w-]+)$", platforms.post_detail,
+                name="platform-post"),
+        re_path(rf"^platforms/{PLATFORM}/posts/(?P<remote_id>[\w-]+)/metrics$", platforms.post_metrics,
+                name="platform-post-metrics"),
+        re_path(rf"^platforms/{PLATFORM}/watch/(?P<remote_id>[\w-]+)$", platforms.watch,
+                name="platform-watch"),
+        path("openai/v1/responses", openai.responses, name="openai-responses"),
+        path("openai/v1/audio/speech", openai.speech, name="openai-speech"),
+        path("render/v1/render", render.create_render, name="render-create"),
+        path("render/v1/render/<str:render_id>", render.render_status, name="render-status"),
+        path("render/v1/render/<str:render_id>/output", render.render_output, name="render-output"),
+    ]
+else:
+    # Importing the views needs the ledger models, which need the app installed.
+    urlpatterns = []

@@ -79,6 +79,8 @@ class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         if not request.user.has_perm("pipeline.review_asset"):
             raise PermissionDenied("you need the 'review asset' permission")
+        if "rewrite" in kwargs and body.validated_data["rewrite"] and not body.validated_data["notes"].strip():
+            raise ValidationError({"notes": ["say what the rewrite should change"]})
         try:
             asset = func(int(pk), user=request.user, notes=body.validated_data["notes"],
                          **{k: body.validated_data[k] for k in kwargs})

@@ -37,7 +37,13 @@ class Renderer:
     name = ""
     breaker: str | None = None
     rate_limit: str | None = None
+    # A renderer that keeps work in flight between stage runs (submit, then poll) records it on the
+    # asset under the stage's lease, so it is also handed the runner's Context as `ctx=`.
+    needs_context = False
 
     def render(self, asset, spec, out_path: Path, progress=None):
-        """Render `spec` (pipeline.media.render.RenderSpec) to `out_path`; return its MediaInfo."""
+        """Render `spec` (pipeline.media.render.RenderSpec) to `out_path`; return its MediaInfo.
+
+        A renderer that cannot finish now raises NotReady(retry_after=...) and is called again later.
+        """
         raise NotImplementedError

@@ -27,12 +27,20 @@ logger = logging.getLogger("phantoms.reconciler")
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED}
 
 
-def job_is_live(job_id: str, connection) -> bool:
+def job_is_live(job_id: str, connection, *, lease_expired: bool = False) -> bool:
+    """Whether the job still stands for the row's next step.
+
+    A job stays `started` in Redis after its worker is SIGKILLed (until rq's own maintenance
+    notices, up to job_timeout + 10 min later). The row's lease is the truth: a started job whose
+    claim has expired belongs to a worker that is gone (or overran its lease), so it is not live.
+    """
     if not job_id:
         return False
     try:
         status = Job.fetch(job_id, connection=connection).get_status(refresh=False)
     except NoSuchJobError:
+        return False
+    if status == JobStatus.STARTED and lease_expired:
         return False
     return status in LIVE_STATUSES
 
@@ -42,7 +50,7 @@ def _needs_job(rows, connection):
     for row in rows:
         if row.lease_expires_at and row.lease_expires_at > now:
             continue  # a worker holds it right now
-        if job_is_live(row.job_id, connection):
+        if job_is_live(row.job_id, connection, lease_expired=row.lease_expires_at is not None):
             continue
         delay = max(0.0, (row.next_run_at - now).total_seconds()) if row.next_run_at else 0.0
         yield row, delay
@@ -61,8 +69,9 @@ def reconcile() -> dict:
         counts["publications"] += 1
     soon = timezone.now() + timedelta(minutes=5)
     readbacks = MetricReadback.objects.filter(state=MetricReadback.State.SCHEDULED, due_at__lte=soon)
-    for readback, _delay in _needs_job(readbacks, connection):
-        delay = max(0.0, (readback.due_at - timezone.now()).total_seconds())
+    for readback, deferred in _needs_job(readbacks, connection):
+        # Due at due_at, or later if a breaker or rate limit deferred it.
+        delay = max(deferred, (readback.due_at - timezone.now()).total_seconds(), 0.0)
         enqueue(READBACK, readback.pk, delay)
         counts["readbacks"] += 1
     counts["settled"] = _settle_stuck_assets()

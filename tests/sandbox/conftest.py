@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings as django_settings
 
 if "sandbox" not in django_settings.INSTALLED_APPS:
-    pytest.exit("the sandbox tests need PHANTOMS_SANDBOX=1 in the environment", returncode=4)
+    pytest.exit("the sandbox tests need the sandbox app installed (PHANTOMS_SANDBOX=1)", returncode=4)
 
 from sandbox import faults  # noqa: E402
 
@@ -27,6 +27,7 @@ def _install_urlconf() -> str:
 
 @pytest.fixture(autouse=True)
 def sandbox_settings(settings, tmp_path):
+    settings.PHANTOMS_SANDBOX = True
     settings.ROOT_URLCONF = _install_urlconf()
     settings.MEDIA_ROOT = str(tmp_path / "media")
     # Short enough to keep the suite fast, still longer than the client timeouts the tests use.

@@ -192,3 +192,10 @@ def test_faults_change_without_restart(http, video_file):
     faults.clear_faults("tiktok")
     assert post_video(http, "tiktok", video_file).status_code == 201
     assert faults.call_count("tiktok") == 3
+
+
+def test_the_project_mounts_the_sandbox():
+    from django.urls import reverse
+
+    path = reverse("sandbox:platform-posts", args=["youtube"], urlconf="phantoms.urls")
+    assert path == "/sandbox/platforms/youtube/posts"

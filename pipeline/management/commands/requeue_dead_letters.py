@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from pipeline.services.dead_letters import filter_letters, requeue
@@ -19,9 +20,14 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         since = None
         if options["since"]:
-            since = parse_datetime(options["since"])
+            try:
+                since = parse_datetime(options["since"])
+            except ValueError as exc:  # well formed but impossible, e.g. month 13
+                raise CommandError(f"--since: {options['since']!r} is not a valid date-time ({exc})")
             if since is None:
                 raise CommandError(f"--since: {options['since']!r} is not an ISO date-time (e.g. 2026-01-31T08:00Z)")
+            if timezone.is_naive(since):
+                since = timezone.make_aware(since)  # in TIME_ZONE, rather than a naive-datetime warning
         if options["limit"] is not None and options["limit"] < 1:
             raise CommandError("--limit: must be a positive number")
         letters = filter_letters(stage=options["stage"], queue=options["queue"], platform=options["platform"],

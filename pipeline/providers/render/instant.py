@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from pipeline.media.ffmpeg import ffmpeg_exe, probe, run_ffmpeg
+from pipeline.media.ffmpeg import probe, run_ffmpeg
 from pipeline.providers.base import Renderer
 
 _lock = threading.Lock()
@@ -21,7 +21,7 @@ class InstantRenderer(Renderer):
             if not master.exists():
                 master.parent.mkdir(parents=True, exist_ok=True)
                 tmp = master.with_suffix(".tmp.mp4")
-                run_ffmpeg([ffmpeg_exe(), "-y", "-f", "lavfi", "-i", "color=c=black:s=108x192:r=30:d=1",
+                run_ffmpeg(["-y", "-f", "lavfi", "-i", "color=c=black:s=108x192:r=30:d=1",
                             "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "1",
                             "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(tmp)],
                            timeout=60)

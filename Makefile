@@ -1,0 +1,43 @@
+# Phantoms: `make demo` runs the whole system locally; `make test` runs the suite.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test bench chaos lint migrate clean
+
+$(VENV)/bin/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+# SQLite + an embedded Redis unless DATABASE_URL / REDIS_URL say otherwise.
+demo: install
+	$(PY) manage.py demo
+
+# Exit code 5 ("no tests collected") is a failure here, never a pass.
+test: install
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest ran no tests"; exit 1; fi; exit $$rc
+
+bench: install
+	$(PY) -m bench.pipeline_bench
+	$(PY) -m bench.render_bench
+
+chaos: install
+	$(PY) manage.py chaos
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf var/test var/media

@@ -1,0 +1,160 @@
+"""`make bench`: the Phantoms pipeline against a bare RQ chain, same Redis, same worker, one run.
+
+Both sides run N items through one in-process SimpleWorker. The bare side is five chained no-op
+jobs per item. The Phantoms side is the real pipeline (script → voice → render → publish → poll,
+with database claims, attempts, transitions and HTTP to the sandbox) with instant offline
+providers and auto-approval. Prints items/s for both and the ratio (target: >= 0.5).
+"""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def configure(var_dir: str, port: int):
+    os.environ.update({
+        "DJANGO_SETTINGS_MODULE": "phantoms.settings",
+        "PHANTOMS_VAR_DIR": var_dir,
+        "MEDIA_ROOT": str(Path(var_dir) / "media"),
+        "PHANTOMS_SANDBOX": "1",
+        "PHANTOMS_SANDBOX_URL": f"http://127.0.0.1:{port}",
+        "PHANTOMS_AUTO_APPROVE": "1",
+        "PHANTOMS_PUBLISH_POLL_INTERVAL": "0",
+        "SANDBOX_PROCESSING_SECONDS": "0",
+        "PHANTOMS_METRIC_OFFSETS": "",
+        "RATE_YOUTUBE_PER_DAY": "1000000",
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+        "RQ_LOG_LEVEL": "WARNING",
+    })
+    if "DATABASE_URL" not in os.environ:
+        os.environ["DATABASE_URL"] = f"sqlite:///{Path(var_dir) / 'bench.sqlite3'}"
+    import django
+
+    django.setup()
+
+
+def promote_due_jobs(worker):
+    """What a worker's scheduler does: move scheduled jobs whose time has come onto their queues."""
+    from rq.scheduler import RQScheduler
+
+    scheduler = RQScheduler([q.name for q in worker.queues], connection=worker.connection)
+    scheduler.acquire_locks()
+    try:
+        scheduler.enqueue_scheduled_jobs()
+    finally:
+        scheduler.release_locks()
+    time.sleep(0.01)
+
+
+def bare_chain(items: int, worker) -> float:
+    import django_rq
+
+    from bench.noop import step
+
+    queue = django_rq.get_queue("script")
+    started = time.perf_counter()
+    for item in range(items):
+        queue.enqueue(step, item, 0)
+    worker.work(burst=True, logging_level="WARNING")
+    return time.perf_counter() - started
+
+
+def phantoms_pipeline(items: int, worker) -> float:
+    from pipeline.models import Asset
+    from pipeline.services.briefs import submit_brief
+    from publishing.models import Channel
+
+    channel, _ = Channel.objects.get_or_create(platform="youtube", account_id="bench",
+                                               defaults={"name": "bench", "access_token": "t"})
+    providers = {"voice": "silence", "render": "instant"}
+    submit_brief(brief="warm-up", channels=[channel], providers=providers)
+    worker.work(burst=True, logging_level="WARNING")
+    started = time.perf_counter()
+    pks = [submit_brief(brief=f"Benchmark brief {n}", channels=[channel], providers=providers,
+                        target_duration_seconds=5)[0].pk for n in range(items)]
+    finished = [Asset.State.PUBLISHED, Asset.State.FAILED, Asset.State.PARTIALLY_PUBLISHED]
+    deadline = time.monotonic() + 120 + items
+    while Asset.objects.filter(pk__in=pks).exclude(state__in=finished).exists():
+        if time.monotonic() > deadline:
+            from rq.job import Job
+
+            stuck = []
+            for asset in Asset.objects.filter(pk__in=pks).exclude(state__in=finished)[:5]:
+                try:
+                    job = Job.fetch(asset.job_id, connection=worker.connection)
+                    job_state = (job.get_status(), job.args, job.return_value())
+                except Exception as exc:
+                    job_state = repr(exc)
+                stuck.append((asset.pk, asset.state, asset.lease_owner, asset.job_id, job_state))
+            raise SystemExit(f"benchmark pipeline did not finish: {stuck[:5]}")
+        worker.work(burst=True, logging_level="WARNING")
+        if not any(q.count for q in worker.queues):
+            promote_due_jobs(worker)
+    elapsed = time.perf_counter() - started
+    failed = Asset.objects.filter(pk__in=pks).exclude(state=Asset.State.PUBLISHED).count()
+    if failed:
+        raise SystemExit(f"{failed} benchmark assets did not publish")
+    return elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=int(os.environ.get("BENCH_ITEMS", 100)))
+    args = parser.parse_args()
+    var_dir = tempfile.mkdtemp(prefix="phantoms-bench-")
+    port = free_port()
+    configure(var_dir, port)
+
+    from django.conf import settings
+    from django.core.management import call_command
+    from rq import SimpleWorker
+
+    call_command("migrate", verbosity=0)
+    env = {**os.environ, "REDIS_URL": settings.REDIS_URL}
+    server = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "runserver", f"127.0.0.1:{port}",
+                               "--noreload", "--skip-checks"], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import httpx
+
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        import django_rq
+
+        from phantoms.redis import get_redis
+
+        get_redis().flushdb()
+        queues = [django_rq.get_queue(name) for name in settings.PIPELINE_QUEUES]
+        worker = SimpleWorker(queues, connection=django_rq.get_connection("script"))
+        bare = bare_chain(args.items, worker)
+        pipeline = phantoms_pipeline(args.items, worker)
+    finally:
+        server.terminate()
+        server.wait(10)
+    bare_rate, pipeline_rate = args.items / bare, args.items / pipeline
+    database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    print(f"bare RQ chain (5 no-op jobs/item): {bare_rate:8.1f} items/s  ({args.items} items in {bare:.2f} s)")
+    print(f"Phantoms pipeline (instant providers, {database}): {pipeline_rate:8.1f} items/s  "
+          f"({args.items} items in {pipeline:.2f} s)")
+    print(f"ratio pipeline/bare: {pipeline_rate / bare_rate:.2f} (target >= 0.50)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""A render service in the shape of Shotstack's Edit API: submit a timeline, get an id, poll (or be called back).
+
+No worker waits for a render (DESIGN principle 7). Each run of the render stage does one step:
+- nothing submitted yet (or the inputs changed, or the last render failed): submit, record the id
+  on the asset under the stage's lease, and raise NotReady so the runner looks again later;
+- a render in flight: ask its status once; queued/rendering raises NotReady with a growing
+  interval, failed is permanent with the service's own message, and past the deadline is permanent;
+- done: stream the output to disk, checksum and probe it, and return its MediaInfo.
+
+The render's state lives in PostgreSQL: `Asset.render_remote_id` and `render_spec["remote"]`
+(id, fingerprint of the inputs, submission time, polls, status), so a flushed Redis or a crashed
+worker never causes a second submission for the same inputs. The webhook (pipeline.webhooks)
+only makes the next poll happen at once.
+
+A submission that times out may still have been accepted; it is retried as transient, which can
+leave an orphaned render on the service. That costs a render, never a duplicate post.
+"""
+
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urljoin
+
+import httpx
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from phantoms.resilience.errors import ConfigurationError, NotReady, PermanentError, TransientError
+from phantoms.resilience.http import make_client, raise_for_status, send
+from pipeline.media.captions import group_words
+from pipeline.media.ffmpeg import probe
+from pipeline.media.voice import audio_duration
+from pipeline.models import Asset
+from pipeline.providers.base import Renderer
+
+PROVIDER = "render"
+IN_FLIGHT = ("queued", "fetching", "rendering", "saving")
+# States after which the same inputs are submitted again rather than polled.
+RESUBMIT = ("failed", "expired", "lost")
+# Rough progress for the admin while the service works; it reports no percentage.
+PROGRESS = {"submitted": 0.02, "queued": 0.05, "fetching": 0.15, "rendering": 0.5, "saving": 0.9}
+CHUNK = 1 << 16
+
+
+def public_url() -> str:
+    return (getattr(settings, "PHANTOMS_PUBLIC_URL", "") or settings.SANDBOX_URL).rstrip("/")
+
+
+def callback_url() -> str:
+    return public_url() + reverse("render-webhook")
+
+
+def poll_delay(polls: int) -> float:
+    base = settings.RENDER_POLL_INTERVAL
+    return min(settings.RENDER_POLL_MAX_INTERVAL, base * (2 ** max(0, polls)))
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint(spec, audio_path: Path) -> str:
+    """Identifies the inputs of a render: a stored id is reused only for the same inputs."""
+    data = spec.to_dict()
+    data["audio_sha256"] = _file_sha256(audio_path) if audio_path.is_file() else ""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _text_asset(text: str, size: int, colour: str = "#ffffff") -> dict:
+    return {"type": "text", "text": text,
+            "font": {"family": "Montserrat ExtraBold", "size": size, "color": colour},
+            "alignment": {"horizontal": "center", "vertical": "center"}}
+
+
+def build_payload(spec, *, audio_url: str, duration: float, callback: str) -> dict:
+    """The Shotstack-shaped edit: title card, timed caption clips and the voice track.
+
+    `duration` is our extension (the sandbox does not read timelines); Shotstack works it out.
+    """
+    background = spec.background or {}
+    colours = background.get("colors") or [background.get("color") or "#000000"]
+    tracks = []
+    title = spec.resolved_title()
+    if spec.title_card and title:
+        tracks.append({"clips": [{"asset": _text_asset(title, 72), "start": 0,
+                                  "length": round(min(spec.title_seconds, duration), 3), "position": "center"}]})
+    if spec.captions:
+        clips = []
+        for group in group_words(spec.timings, spec.caption_lines(), spec.max_words_per_line):
+            start, end = float(group[0]["start"]), min(float(group[-1]["end"]), duration)
+            if end > start:
+                clips.append({"asset": _text_asset(" ".join(str(w["word"]) for w in group), 56),
+                              "start": round(start, 3), "length": round(end - start, 3),
+                              "position": "bottom", "offset": {"y": 0.18}})
+        if clips:
+            tracks.append({"clips": clips})
+    tracks.append({"clips": [{"asset": {"type": "audio", "src": audio_url, "volume": 1},
+                              "start": 0, "length": round(duration, 3)}]})
+    return {
+        "timeline": {"background": colours[0], "tracks": tracks},
+        "output": {"format": "mp4", "fps": spec.fps, "size": {"width": spec.width, "height": spec.height}},
+        "callback": callback,
+        "duration": round(duration, 3),
+    }
+
+
+class RemoteRenderer(Renderer):
+    name = "remote"
+    breaker = "render"
+    needs_context = True
+
+    # --- state kept on the asset
+    def _load(self, asset) -> tuple[str, dict, dict]:
+        row = Asset.objects.filter(pk=asset.pk).values("render_remote_id", "render_spec").first() or {}
+        stored = row.get("render_spec") or {}
+        return row.get("render_remote_id") or "", stored, dict(stored.get("remote") or {})
+
+    def _save(self, asset, ctx, stored: dict, remote: dict, **fields) -> None:
+        """Record the render's state, but only while this run still holds the asset's lease."""
+        spec = {**stored, "remote": remote}
+        if not Asset.objects.filter(pk=asset.pk, lease_owner=ctx.token).update(render_spec=spec, **fields):
+            raise TransientError(f"lost the lease on asset {asset.pk} while recording render "
+                                 f"{remote.get('id') or '(none)'}", provider=PROVIDER)
+
+    # --- HTTP
+    def _client(self) -> httpx.Client:
+        key = settings.RENDER_SERVICE_KEY
+        # Shotstack reads x-api-key; bearer auth is what the sandbox (and most others) expect.
+        return make_client(settings.RENDER_SERVICE_URL.rstrip("/") + "/",
+                           headers={"x-api-key": key, "Authorization": f"Bearer {key}"})
+
+    @staticmethod
+    def _body(response: httpx.Response) -> dict:
+        try:
+            body = response.json()
+        except ValueError:
+            raise TransientError(f"the render service answered HTTP {response.status_code} with no JSON",
+                                 provider=PROVIDER, status_code=response.status_code)
+        inner = body.get("response") if isinstance(body, dict) else None
+        if not isinstance(inner, dict):
+            raise TransientError(f"unexpected answer from the render service: {str(body)[:300]}",
+                                 provider=PROVIDER, status_code=response.status_code)
+        return inner
+
+    # --- the stage's one step
+    def render(self, asset, spec, out_path: Path, progress=None, ctx=None):
+        if ctx is None:
+            raise ConfigurationError("the remote renderer needs the stage context to record its render",
+                                     provider=PROVIDER)
+        inputs = fingerprint(spec, Path(spec.audio_path))
+        remote_id, stored, remote = self._load(asset)
+        if remote_id and remote.get("id") != remote_id:
+            # An id without its bookkeeping (set by hand, or by an older version): poll it, never resubmit.
+            remote = {"id": remote_id, "fingerprint": inputs, "submitted_at": timezone.now().isoformat(),
+                      "polls": 0, "status": "adopted"}
+        resubmit = not remote_id or remote.get("fingerprint") != inputs or remote.get("status") in RESUBMIT
+        with self._client() as client:
+            if resubmit:
+                self._submit(client, asset, spec, ctx, stored, remote, inputs)  # raises NotReady
+            return self._poll(client, asset, ctx, stored, remote, out_path, progress)
+
+    def _submit(self, client, asset, spec, ctx, stored, previous, inputs):
+        duration = asset.audio_duration or spec.duration or audio_duration(spec.audio_path)
+        audio_name = asset.audio.name or str(Path(spec.audio_path).relative_to(settings.MEDIA_ROOT))
+        audio_url = urljoin(public_url() + "/", settings.MEDIA_URL.lstrip("/") + audio_name)
+        payload = build_payload(spec, audio_url=audio_url, duration=float(duration), callback=callback_url())
+        response = send(client, "POST", "render", provider=PROVIDER, json=payload)
+        render_id = str(self._body(response).get("id") or "")
+        if not render_id:
+            raise TransientError("the render service accepted the job but returned no id", provider=PROVIDER)
+        remote = {"id": render_id, "fingerprint": inputs, "submitted_at": timezone.now().isoformat(),
+                  "polls": 0, "status": "submitted"}
+        if previous.get("id"):
+            remote["replaced"] = {key: previous.get(key) for key in ("id", "status", "error")}
+        self._save(asset, ctx, stored, remote, render_remote_id=render_id, render_progress=PROGRESS["submitted"])
+        raise NotReady(f"render {render_id} submitted", retry_after=poll_delay(0), provider=PROVIDER)
+
+    def _poll(self, client, asset, ctx, stored, remote, out_path, progress):
+        render_id = remote["id"]
+        try:
+            response = send(client, "GET", f"render/{render_id}", provider=PROVIDER)
+        except PermanentError as exc:
+            if exc.status_code == 404:
+                # The service no longer knows the render: a requeue will submit it again.
+                self._save(asset, ctx, stored, {**remote, "status": "lost", "error": exc.message})
+            raise
+        body = self._body(response)
+        status = str(body.get("status") or "").lower()
+        polls = int(remote.get("polls", 0)) + 1
+        if status == "done":
+            url = body.get("url")
+            if not url:
+                raise TransientError(f"render {render_id} is done but has no output url", provider=PROVIDER)
+            info, digest, size = self._download(urljoin(settings.RENDER_SERVICE_URL.rstrip("/") + "/", url),
+                                                out_path, asset, ctx, stored, remote)
+            self._save(asset, ctx, stored, {**remote, "polls": polls, "status": "done", "url": url,
+                                            "sha256": digest, "bytes": size})
+            return info
+        if status == "failed":
+            error = str(body.get("error") or "no reason given")
+            self._save(asset, ctx, stored, {**remote, "polls": polls, "status": "failed", "error": error})
+            raise PermanentError(f"render {render_id} failed: {error}", provider=PROVIDER)
+        submitted = datetime.fromisoformat(remote["submitted_at"])
+        age = (timezone.now() - submitted).total_seconds()
+        if age > settings.RENDER_REMOTE_DEADLINE:
+            self._save(asset, ctx, stored, {**remote, "polls": polls, "status": "expired",
+                                            "error": f"still {status or 'unknown'} after {int(age)} s"})
+            raise PermanentError(f"render {render_id} still {status or 'unknown'} after {int(age)} s "
+                                 f"(deadline {settings.RENDER_REMOTE_DEADLINE} s)", provider=PROVIDER)
+        if status not in IN_FLIGHT:
+            raise TransientError(f"render {render_id} has an unknown status {status!r}", provider=PROVIDER)
+        self._save(asset, ctx, stored, {**remote, "polls": polls, "status": status})
+        if progress:
+            progress(PROGRESS.get(status, 0.05))
+        delay = poll_delay(polls)
+        deadline_left = settings.RENDER_REMOTE_DEADLINE - age
+        raise NotReady(f"render {render_id} is {status} (poll {polls})",
+                       retry_after=max(0.0, min(delay, deadline_left + 1)), provider=PROVIDER)
+
+    def _download(self, url: str, out_path: Path, asset, ctx, stored, remote):
+        """Stream the output to `out_path`; return its MediaInfo, sha256 and size."""
+        digest, size = hashlib.sha256(), 0
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        timeout = httpx.Timeout(settings.RENDER_DOWNLOAD_TIMEOUT, connect=settings.HTTP_TIMEOUTS["connect"])
+        # A fresh client without our API key: output links usually point at a CDN, not the API.
+        try:
+            with httpx.Client(timeout=timeout, follow_redirects=True) as client, \
+                    client.stream("GET", url) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    try:
+                        raise_for_status(response, PROVIDER)
+                    except PermanentError as exc:
+                        # An expired or missing output link: render again rather than give up.
+                        self._save(asset, ctx, stored, {**remote, "status": "lost", "error": exc.message})
+                        raise TransientError(f"output of render {remote['id']} unavailable: {exc}",
+                                             provider=PROVIDER, status_code=exc.status_code)
+                expected = response.headers.get("content-length")
+                with open(out_path, "wb") as handle:
+                    for block in response.iter_bytes(CHUNK):
+                        handle.write(block)
+                        digest.update(block)
+                        size += len(block)
+        except httpx.TimeoutException as exc:
+            out_path.unlink(missing_ok=True)
+            raise TransientError(f"downloading render {remote['id']} timed out: {exc!r}", provider=PROVIDER)
+        except httpx.TransportError as exc:
+            out_path.unlink(missing_ok=True)
+            raise TransientError(f"downloading render {remote['id']} failed: {exc!r}", provider=PROVIDER)
+        if expected and expected.isdigit() and int(expected) != size:
+            out_path.unlink(missing_ok=True)
+            raise TransientError(f"downloaded {size} of {expected} bytes of render {remote['id']}",
+                                 provider=PROVIDER)
+        if size == 0:
+            out_path.unlink(missing_ok=True)
+            raise TransientError(f"render {remote['id']} output is empty", provider=PROVIDER)
+        info = probe(out_path)
+        if not info.video_codec or info.duration <= 0:
+            raise PermanentError(f"render {remote['id']} output has no playable video", provider=PROVIDER)
+        return info, digest.hexdigest(), size
+

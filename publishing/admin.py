@@ -1,0 +1,103 @@
+"""Connected accounts (editable) and publications (read-only: the pipeline writes them)."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from phantoms.admin import ReadOnlyAdmin, badge
+from pipeline.admin import REQUEUE_PERMISSION, admin_link
+from pipeline.models import DeadLetter
+from pipeline.services import dead_letters
+from publishing.models import Channel, Publication
+from publishing.services import RetryError, retry_publication
+
+
+class ChannelForm(forms.ModelForm):
+    # Never echo a stored token back into the page; leaving the field blank keeps it.
+    access_token = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
+                                   max_length=Channel._meta.get_field("access_token").max_length,
+                                   help_text="Leave blank to keep the current token.")
+    clear_access_token = forms.BooleanField(required=False, label="Remove the stored token")
+
+    class Meta:
+        model = Channel
+        fields = ("platform", "name", "account_id", "access_token", "is_active")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("clear_access_token"):
+            cleaned["access_token"] = ""
+        elif not cleaned.get("access_token") and self.instance.pk:
+            cleaned["access_token"] = self.instance.access_token
+        return cleaned
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    form = ChannelForm
+    list_display = ("name", "platform", "account_id", "has_token", "is_active", "created_at")
+    list_filter = ("platform", "is_active")
+    search_fields = ("name", "account_id")
+    fields = ("platform", "name", "account_id", "access_token", "clear_access_token", "is_active")
+
+    @admin.display(description="token", boolean=True)
+    def has_token(self, obj):
+        return bool(obj.access_token)
+
+
+@admin.register(Publication)
+class PublicationAdmin(ReadOnlyAdmin):
+    list_display = ("id", "asset_link", "channel", "platform", "state_badge", "remote_id", "remote_link",
+                    "attempts", "published_at", "updated_at")
+    list_filter = ("state", "channel__platform", "channel")
+    search_fields = ("remote_id", "asset__title", "channel__name")
+    list_select_related = ("asset", "channel")
+    actions = ("retry_selected",)
+    fields = ("asset_link", "channel", "state_badge", "remote_id", "remote_link", "idempotency_key",
+              "failed_stage", "attempts", "last_error", "job_id", "next_run_at", "published_at", "created_at",
+              "updated_at")
+    readonly_fields = fields
+    RETRYABLE = (Publication.State.FAILED, Publication.State.NEEDS_ATTENTION)
+
+    def has_retry_permission(self, request, obj=None):
+        return request.user.has_perm(REQUEUE_PERMISSION)
+
+    @admin.display(description="asset", ordering="asset")
+    def asset_link(self, obj):
+        return admin_link(obj.asset, f"#{obj.asset_id} {obj.asset}")
+
+    @admin.display(description="platform", ordering="channel__platform")
+    def platform(self, obj):
+        return obj.channel.get_platform_display()
+
+    @admin.display(description="state", ordering="state")
+    def state_badge(self, obj):
+        return badge(obj.state)
+
+    @admin.display(description="remote url")
+    def remote_link(self, obj):
+        if not obj.remote_url:
+            return "—"
+        return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>', obj.remote_url)
+
+    @admin.action(description="Retry selected failed / needs-attention publications", permissions=["retry"])
+    def retry_selected(self, request, queryset):
+        for publication in queryset.order_by("id"):
+            if publication.state not in self.RETRYABLE:
+                messages.warning(request, f"Publication {publication.pk} is {publication.state}; not retried.")
+                continue
+            letter = (DeadLetter.objects.filter(publication=publication, status=DeadLetter.Status.OPEN)
+                      .exclude(stage="analytics").order_by("-last_failed_at", "-id").first())
+            if letter is not None:
+                result = dead_letters.requeue(letter.pk, user=request.user)
+                level = messages.SUCCESS if result.requeued else messages.WARNING
+                verb = "requeued" if result.requeued else "not requeued"
+                messages.add_message(request, level, f"Publication {publication.pk}: dead letter {letter.pk} "
+                                                     f"{verb}: {result.detail}.")
+                continue
+            try:
+                retry_publication(publication.pk, user=request.user)
+            except RetryError as exc:
+                messages.error(request, f"Publication {publication.pk} not retried: {exc}")
+            else:
+                messages.success(request, f"Publication {publication.pk} is pending again and queued.")

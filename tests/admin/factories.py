@@ -1,0 +1,77 @@
+"""Assets in any state, reached through the real transitions (the state field is protected)."""
+
+import itertools
+import uuid
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from pipeline.models import Asset, DeadLetter
+from pipeline.script_format import compose_template_script
+from pipeline.transitions import transit
+from publishing.models import Channel, Publication
+
+PATHS = {
+    Asset.State.DRAFT: [],
+    Asset.State.SCRIPTING: ["submit"],
+    Asset.State.VOICING: ["submit", "script_done"],
+    Asset.State.RENDERING: ["submit", "script_done", "voice_done"],
+    Asset.State.AWAITING_REVIEW: ["submit", "script_done", "voice_done", "render_done"],
+    Asset.State.PUBLISHING: ["submit", "script_done", "voice_done", "render_done", "approve",
+                             "start_publishing"],
+    Asset.State.CANCELLED: ["submit", "cancel"],
+}
+FAIL_PATHS = {"script": PATHS[Asset.State.SCRIPTING], "voice": PATHS[Asset.State.VOICING],
+              "render": PATHS[Asset.State.RENDERING], "publish": PATHS[Asset.State.PUBLISHING]}
+_numbers = itertools.count(1)
+
+
+def make_channel(platform="youtube", name=None) -> Channel:
+    n = next(_numbers)
+    return Channel.objects.create(platform=platform, name=name or f"{platform} {n}", account_id=f"acct-{n}")
+
+
+def make_asset(state=Asset.State.AWAITING_REVIEW, *, channels=(), failed_stage="", with_media=True,
+               **fields) -> Asset:
+    brief = fields.pop("brief", "Why octopuses have three hearts")
+    asset = Asset.objects.create(brief=brief, title=fields.pop("title", "Three hearts"), **fields)
+    asset.channels.set(channels)
+    if with_media:
+        asset.script = compose_template_script(brief, title=asset.title).model_dump()
+        asset.video.name = f"assets/{asset.pk}/video.mp4"
+        asset.audio.name = f"assets/{asset.pk}/voice.mp3"
+    names = FAIL_PATHS[failed_stage] + ["fail"] if state == Asset.State.FAILED else PATHS[state]
+    for name in names:
+        transit(asset, name, reason="test setup")
+    asset.failed_stage = failed_stage
+    asset.save()
+    return asset
+
+
+def make_dead_letter(asset, *, stage="script", publication=None, **fields) -> DeadLetter:
+    now = timezone.now()
+    defaults = {"queue": stage if stage != "poll" else "publish", "error_class": "TransientError",
+                "error_message": "the provider timed out\nafter 3.0 s",
+                "traceback": "Traceback (most recent call last):\n  boom", "attempts": 4,
+                "first_failed_at": now, "last_failed_at": now, "job_id": uuid.uuid4().hex}
+    defaults.update(fields)
+    return DeadLetter.objects.create(asset=asset, publication=publication, stage=stage, **defaults)
+
+
+def make_publication(asset, channel, *, state=Publication.State.PENDING) -> Publication:
+    publication = Publication.objects.create(asset=asset, channel=channel)
+    if state == Publication.State.FAILED:
+        transit(publication, "fail", reason="test setup")
+    elif state == Publication.State.NEEDS_ATTENTION:
+        transit(publication, "needs_attention", reason="test setup")
+    publication.save()
+    return publication
+
+
+def make_staff(username="editor", perms=()):
+    user = get_user_model().objects.create_user(username=username, password="pw", is_staff=True)
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return user

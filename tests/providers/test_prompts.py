@@ -1,0 +1,56 @@
+"""Which prompt the script writer sends, and what a call costs."""
+
+import pytest
+
+from pipeline.models import Asset, PromptTemplate
+from pipeline.prompts import DEFAULT_SYSTEM_PROMPT, active_template, build_prompt, cost_usd
+
+pytestmark = pytest.mark.django_db
+
+
+def test_without_templates_the_settings_and_built_in_prompt_are_used(settings):
+    settings.OPENAI_SYSTEM_PROMPT = ""
+    settings.OPENAI_STYLE_GUIDE = ""
+    settings.OPENAI_MODEL = "gpt-4.1-nano"
+    settings.OPENAI_TEMPERATURE = 0.4
+
+    prompt = build_prompt(Asset(brief="Stretch at your desk", target_duration_seconds=30))
+
+    assert prompt.template is None and prompt.model == "gpt-4.1-nano" and prompt.temperature == 0.4
+    assert prompt.instructions == DEFAULT_SYSTEM_PROMPT
+    assert prompt.input == [{"role": "user", "content": "Brief: Stretch at your desk\nTarget duration: 30 seconds."}]
+
+
+def test_the_named_template_wins_and_its_newest_active_version_is_used(settings):
+    PromptTemplate.objects.create(name="sports", version=1, system_prompt="v1")
+    PromptTemplate.objects.create(name="sports", version=2, system_prompt="v2")
+    PromptTemplate.objects.create(name="sports", version=3, system_prompt="v3 draft", is_active=False)
+    PromptTemplate.objects.create(name="cooking", version=1, system_prompt="newest of all")
+
+    assert active_template().name == "cooking"
+    settings.OPENAI_PROMPT_TEMPLATE = "sports"
+    assert active_template().system_prompt == "v2"
+    settings.OPENAI_PROMPT_TEMPLATE = "nonexistent"
+    assert active_template() is None
+
+
+def test_a_template_without_model_or_temperature_falls_back_to_settings(settings):
+    settings.OPENAI_MODEL = "gpt-4o-mini"
+    settings.OPENAI_TEMPERATURE = 0.9
+    template = PromptTemplate.objects.create(name="plain", system_prompt="  ", style_guide="Be brief.")
+
+    prompt = build_prompt(Asset(brief="x", title="Working", target_duration_seconds=10), template)
+
+    assert (prompt.model, prompt.temperature, prompt.template) == ("gpt-4o-mini", 0.9, template)
+    assert prompt.instructions.startswith(DEFAULT_SYSTEM_PROMPT) and prompt.instructions.endswith("Be brief.")
+    assert prompt.input[0]["content"].endswith("Working")
+
+
+@pytest.mark.parametrize("model,expected", [
+    ("gpt-4o-mini", 0.15 + 0.60),
+    ("gpt-4o-2024-08-06", 2.50 + 10.00),
+    ("gpt-4.1-mini-2025-04-14", 0.40 + 1.60),
+    ("llama3.1:8b", 0.15 + 0.60),  # unknown models are priced as the default model
+])
+def test_cost_uses_the_longest_matching_price(model, expected):
+    assert cost_usd(model, 1_000_000, 1_000_000) == pytest.approx(expected)
