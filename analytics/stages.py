@@ -14,6 +14,9 @@ class ReadbackStage(StageHandler):
     states = (MetricReadback.State.SCHEDULED,)
     job_path = "analytics.jobs.run_readback"
 
+    def load(self, pk):
+        return self.model.objects.select_related("publication__asset", "publication__channel").get(pk=pk)
+
     def provider_name(self, readback):
         return readback.publication.channel.platform
 

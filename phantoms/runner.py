@@ -29,6 +29,7 @@ from django.db import close_old_connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from phantoms.redis import get_redis
 from phantoms.resilience import ratelimit
 from phantoms.resilience.breakers import get_breaker
 from phantoms.resilience.errors import (
@@ -65,6 +66,9 @@ class StageHandler:
     model = None
     states: tuple = ()
     job_path: str = ""
+
+    def load(self, pk):
+        return self.model.objects.get(pk=pk)
 
     def provider_name(self, obj) -> str:
         return ""
@@ -112,9 +116,14 @@ def backoff_delay(attempts: int) -> float:
     return random.uniform(base, max(base, min(cap, base * (2 ** attempts))))
 
 
+def get_queue(name: str):
+    """The process's queue object: one Redis connection pool, not a new connection per enqueue."""
+    return django_rq.get_queue(name, connection=get_redis())
+
+
 def enqueue(handler: StageHandler, pk: int, delay: float = 0.0):
     """Put the stage job on its queue (now or later) and remember which job that is."""
-    queue = django_rq.get_queue(handler.queue)
+    queue = get_queue(handler.queue)
     kwargs = {"job_timeout": 900, "result_ttl": 300, "failure_ttl": 7 * 86400}
     if delay > 0:
         job = queue.enqueue_in(timedelta(seconds=delay), handler.job_path, pk, handler.name, **kwargs)
@@ -154,7 +163,7 @@ def _run(handler: StageHandler, pk: int, job_id: str) -> str:
     if not _claim(handler, pk, token):
         logger.info("%s %s: nothing to do (moved on or leased elsewhere)", handler.name, pk)
         return "skipped"
-    obj = handler.model.objects.get(pk=pk)
+    obj = handler.load(pk)
     ctx = Context(token=token, job_id=job_id)
     owner = handler.attempt_owner(obj)
     provider = handler.provider_name(obj)
@@ -175,8 +184,9 @@ def _run(handler: StageHandler, pk: int, job_id: str) -> str:
     started = time.monotonic()
     breaker_name = handler.breaker_name(obj)
     try:
-        with transaction.atomic():
-            handler.prepare(obj, ctx)
+        if type(handler).prepare is not StageHandler.prepare:
+            with transaction.atomic():
+                handler.prepare(obj, ctx)
         if breaker_name:
             payload = get_breaker(breaker_name).call(handler.work, obj, ctx)
         else:

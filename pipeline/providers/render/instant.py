@@ -8,6 +8,7 @@ from pipeline.media.ffmpeg import probe, run_ffmpeg
 from pipeline.providers.base import Renderer
 
 _lock = threading.Lock()
+_master_info = {}
 
 
 class InstantRenderer(Renderer):
@@ -26,5 +27,7 @@ class InstantRenderer(Renderer):
                             "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(tmp)],
                            timeout=60)
                 tmp.replace(master)
+            if master not in _master_info:
+                _master_info[master] = probe(master)
         shutil.copyfile(master, out_path)
-        return probe(out_path)
+        return _master_info[master]
