@@ -477,7 +477,7 @@ class AgeFilter(admin.SimpleListFilter):
 
 
 @admin.register(DeadLetter)
-class DeadLetterAdmin(admin.ModelAdmin):
+class DeadLetterAdmin(ReadOnlyAdmin):
     list_display = ("id", "asset_link", "stage", "queue", "platform", "error_class", "short_message", "attempts",
                     "first_failed_at", "last_failed_at", "status_badge", "requeued_by")
     list_filter = ("status", "stage", "queue", "platform", "error_class", AgeFilter)
@@ -494,15 +494,6 @@ class DeadLetterAdmin(admin.ModelAdmin):
     readonly_fields = ("asset_link", "publication_link", "stage", "queue", "platform", "job_id", "status_badge",
                        "requeued_at", "requeued_by", "error_class", "error_message", "traceback_pre", "attempts",
                        "first_failed_at", "last_failed_at", "attempt_history")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_requeue_permission(self, request, obj=None):
         return request.user.has_perm(REQUEUE_PERMISSION)

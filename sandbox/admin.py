@@ -1,19 +1,8 @@
 from django.contrib import admin
 
+from phantoms.admin import ReadOnlyAdmin
+
 from .models import SandboxPost, SandboxRender
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The ledger records what the fake services saw; editing it would falsify the evidence."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SandboxPost)
