@@ -3,7 +3,6 @@
 import django_rq
 from django.conf import settings
 from django.db.models import Count
-
 from redis.exceptions import RedisError
 
 from phantoms.resilience.breakers import all_breakers
