@@ -67,6 +67,9 @@ class StageHandler:
     states: tuple = ()
     job_path: str = ""
 
+    # Long stages record their attempt as "running" at once, so the admin shows it while it runs.
+    show_running_attempt = False
+
     def load(self, pk):
         return self.model.objects.get(pk=pk)
 
@@ -121,22 +124,33 @@ def get_queue(name: str):
     return django_rq.get_queue(name, connection=get_redis())
 
 
+def _put(handler: StageHandler, pk: int, delay: float, job_id: str):
+    queue = get_queue(handler.queue)
+    kwargs = {"job_id": job_id, "job_timeout": 900, "result_ttl": 300, "failure_ttl": 7 * 86400}
+    if delay > 0:
+        return queue.enqueue_in(timedelta(seconds=delay), handler.job_path, pk, handler.name, **kwargs)
+    return queue.enqueue(handler.job_path, pk, handler.name, **kwargs)
+
+
+def _remember_job(handler: StageHandler, pk: int, delay: float, job_id: str):
+    handler.model.objects.filter(pk=pk).update(
+        job_id=job_id, next_run_at=timezone.now() + timedelta(seconds=max(delay, 0))
+    )
+
+
 def enqueue(handler: StageHandler, pk: int, delay: float = 0.0):
     """Put the stage job on its queue (now or later) and remember which job that is."""
-    queue = get_queue(handler.queue)
-    kwargs = {"job_timeout": 900, "result_ttl": 300, "failure_ttl": 7 * 86400}
-    if delay > 0:
-        job = queue.enqueue_in(timedelta(seconds=delay), handler.job_path, pk, handler.name, **kwargs)
-    else:
-        job = queue.enqueue(handler.job_path, pk, handler.name, **kwargs)
-    handler.model.objects.filter(pk=pk).update(
-        job_id=job.id, next_run_at=timezone.now() + timedelta(seconds=max(delay, 0))
-    )
+    job_id = str(uuid.uuid4())
+    job = _put(handler, pk, delay, job_id)
+    _remember_job(handler, pk, delay, job_id)
     return job
 
 
 def enqueue_on_commit(handler: StageHandler, pk: int, delay: float = 0.0):
-    transaction.on_commit(lambda: enqueue(handler, pk, delay))
+    """Enqueue once the current transaction commits; the row learns its job id in that same commit."""
+    job_id = str(uuid.uuid4())
+    _remember_job(handler, pk, delay, job_id)
+    transaction.on_commit(lambda: _put(handler, pk, delay, job_id))
 
 
 def run(handler: StageHandler, pk: int, job_id: str = "") -> str:
@@ -179,8 +193,10 @@ def _run(handler: StageHandler, pk: int, job_id: str) -> str:
             _defer(handler, pk, token, wait, error="")
             return "rate_limited"
 
-    ctx.attempt = StageAttempt.objects.create(stage=handler.name, provider=provider, number=obj.attempts + 1,
-                                              job_id=job_id, worker=WORKER_NAME, **owner)
+    ctx.attempt = StageAttempt(stage=handler.name, provider=provider, number=obj.attempts + 1,
+                               job_id=job_id, worker=WORKER_NAME, **owner)
+    if handler.show_running_attempt:
+        ctx.attempt.save()
     started = time.monotonic()
     breaker_name = handler.breaker_name(obj)
     try:
@@ -221,11 +237,13 @@ def _run(handler: StageHandler, pk: int, job_id: str) -> str:
         if locked.lease_owner != token or locked.state not in handler.states:
             _finish(ctx.attempt, started, "superseded", "the row moved on while the stage ran")
             return "superseded"
+        locked.next_run_at = None
         handler.commit(locked, payload, ctx)
-        _clear_lease(locked)
+        _release(locked)
         locked.attempts = 0
         locked.last_error = ""
-        locked.save()
+        # job_id / next_run_at may have just been set for the next stage by enqueue_on_commit.
+        locked.save(update_fields=_fields_except(locked, "job_id", "next_run_at"))
         _finish(ctx.attempt, started, "succeeded", "")
     return "succeeded"
 
@@ -235,13 +253,24 @@ def _finish(attempt, started: float, outcome: str, error: str):
     attempt.duration_ms = int((time.monotonic() - started) * 1000)
     attempt.outcome = outcome
     attempt.error = error[:20000]
-    attempt.save(update_fields=["finished_at", "duration_ms", "outcome", "error"])
+    if attempt.pk is None:
+        attempt.save()  # short stages write their attempt once, when it is over
+    else:
+        attempt.save(update_fields=["finished_at", "duration_ms", "outcome", "error"])
 
 
 def _clear_lease(obj):
+    _release(obj)
+    obj.next_run_at = None
+
+
+def _release(obj):
     obj.lease_owner = ""
     obj.lease_expires_at = None
-    obj.next_run_at = None
+
+
+def _fields_except(obj, *excluded) -> list[str]:
+    return [f.name for f in obj._meta.concrete_fields if not f.primary_key and f.name not in excluded]
 
 
 def _defer(handler, pk, token, delay: float, *, error: str, attempts: int | None = None):

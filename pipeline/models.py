@@ -8,6 +8,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 
@@ -220,7 +221,7 @@ class StageAttempt(models.Model):
     number = models.PositiveIntegerField(help_text="Which attempt at this stage (deferrals do not count).")
     job_id = models.CharField(max_length=64, blank=True)
     worker = models.CharField(max_length=120, blank=True)
-    started_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.RUNNING, db_index=True)

@@ -94,6 +94,7 @@ class VoiceStage(AssetStage):
 
 class RenderStage(AssetStage):
     name = queue = "render"
+    show_running_attempt = True
     provider_kind = "render"
     states = (Asset.State.RENDERING,)
 
