@@ -22,6 +22,10 @@ SAMPLE_BRIEFS = [
 ]
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Run web, the sandbox, one worker per queue group and the scheduler; submit sample briefs."
 
@@ -53,6 +57,8 @@ class Command(BaseCommand):
                                       "--with-scheduler", "--name", f"demo-{'-'.join(group)}-{os.getpid()}"])
         commands.append(manage + ["rqcron", "phantoms.cron"])
         children = [subprocess.Popen(cmd, env=env) for cmd in commands]
+        # SIGTERM (a supervisor, `timeout`) stops the demo like Ctrl-C: the children go with it.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             self._wait_ready(base)
             if not options["no_briefs"]:
