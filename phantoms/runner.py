@@ -17,6 +17,7 @@ does; this module owns when it runs again.
 import logging
 import random
 import socket
+import threading
 import time
 import traceback
 import uuid
@@ -48,6 +49,14 @@ WORKER_NAME = f"{socket.gethostname()}:{uuid.uuid4().hex[:6]}"
 
 class GiveUp(Exception):
     """Raised by a handler's `on_unknown` when a person has to decide (needs_attention)."""
+
+
+class Interrupted(Exception):
+    """The stage failed while its worker was shutting down: hand the row back, charge nothing."""
+
+
+# Set by phantoms.worker.Worker when it receives SIGTERM or SIGINT (warm shutdown).
+SHUTTING_DOWN = threading.Event()
 
 
 @dataclass
@@ -200,13 +209,33 @@ def _run(handler: StageHandler, pk: int, job_id: str) -> str:
     started = time.monotonic()
     breaker_name = handler.breaker_name(obj)
     try:
-        if type(handler).prepare is not StageHandler.prepare:
-            with transaction.atomic():
-                handler.prepare(obj, ctx)
-        if breaker_name:
-            payload = get_breaker(breaker_name).call(handler.work, obj, ctx)
-        else:
-            payload = handler.work(obj, ctx)
+        try:
+            if type(handler).prepare is not StageHandler.prepare:
+                with transaction.atomic():
+                    handler.prepare(obj, ctx)
+            if breaker_name:
+                payload = get_breaker(breaker_name).call(handler.work, obj, ctx)
+            else:
+                payload = handler.work(obj, ctx)
+        except Exception as exc:
+            if SHUTTING_DOWN.is_set() and not isinstance(exc, (BreakerOpen, RateLimited, NotReady)):
+                raise Interrupted(str(exc)) from exc
+            raise
+        except BaseException:
+            # A cold shutdown (a second SIGTERM, Ctrl-C) unwinds through here: hand the row back now
+            # rather than leave it claimed until its lease runs out.
+            try:
+                _finish(ctx.attempt, started, "transient", "interrupted: the worker was stopped")
+                _defer(handler, pk, token, 0.0, error="")
+            except Exception:
+                logger.exception("%s %s: could not hand the row back; its lease will expire", handler.name, pk)
+            raise
+    except Interrupted as exc:
+        # The shutdown signal reached the stage's own subprocess or connection too (a whole process
+        # group is signalled by a terminal's Ctrl-C or systemd): not the provider's fault, no attempt.
+        _finish(ctx.attempt, started, "transient", f"interrupted by the worker's shutdown: {exc}")
+        _defer(handler, pk, token, 0.0, error="")
+        return "handed_back"
     except (BreakerOpen, RateLimited, NotReady) as exc:
         outcome = exc.failure_class
         _finish(ctx.attempt, started, outcome, str(exc))

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from phantoms.resilience.errors import NotReady, PermanentError
 from phantoms.runner import Context, StageHandler, enqueue_on_commit
+from pipeline.models import StageAttempt
 from pipeline.transitions import transit
 from publishing.models import Publication
 from publishing.providers import get_platform_client
@@ -59,7 +60,7 @@ class PublishStage(PublicationStage):
         client = get_platform_client(publication.channel)
         # A publication already in `uploading` may have reached the platform before we lost track
         # of it: ask first, and if nobody can tell, a person decides (never post blind twice).
-        if publication.state == Publication.State.UPLOADING or publication.attempts:
+        if self.may_have_posted(publication, ctx):
             ctx.notes["unknown_outcome"] = True
             existing = client.find_by_ref(str(publication.idempotency_key))
             if existing:
@@ -70,6 +71,17 @@ class PublishStage(PublicationStage):
                 publication.save(update_fields=["state", "updated_at"])
         video = Path(settings.MEDIA_ROOT) / publication.asset.video.name
         return client.upload(publication, video)
+
+    def may_have_posted(self, publication, ctx: Context) -> bool:
+        if publication.state == Publication.State.UPLOADING or publication.attempts:
+            return True
+        # A requeued dead letter or an operator's retry comes back `pending` with its attempts reset,
+        # yet an earlier upload may have been accepted with its response lost: the history remembers.
+        earlier = publication.stage_attempts.filter(stage=self.name).exclude(
+            outcome__in=[StageAttempt.Outcome.RATE_LIMITED, StageAttempt.Outcome.BREAKER_OPEN])
+        if ctx.attempt is not None and ctx.attempt.pk:
+            earlier = earlier.exclude(pk=ctx.attempt.pk)
+        return earlier.exists()
 
     def commit(self, publication, remote, ctx):
         publication.remote_id = remote.id

@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from phantoms.redis import get_redis
 
-from .errors import BreakerOpen, ProviderError
+from .errors import BreakerOpen, ProviderError, TransientError
 
 logger = logging.getLogger("phantoms.breakers")
 
@@ -44,6 +44,14 @@ class RecordingListener(pybreaker.CircuitBreakerListener):
     def __init__(self):
         self._last_error = threading.local()
 
+    @staticmethod
+    def _first_to_see(name: str, state: str) -> bool:
+        try:
+            previous = get_redis().getset(f"{NAMESPACE}:{name}:recorded", state)
+        except RedisError:
+            return True
+        return previous is None or previous.decode() != state
+
     def failure(self, cb, exc):
         self._last_error.value = str(exc)[:2000]
 
@@ -51,6 +59,11 @@ class RecordingListener(pybreaker.CircuitBreakerListener):
         from phantoms.models import BreakerEvent
 
         old = old_state.name if old_state else ""
+        if not self._first_to_see(cb.name, new_state.name):
+            # pybreaker also calls this when a process merely notices a change another one made (its
+            # cached state differs from Redis); one change must be one event, however many workers see it.
+            logger.debug("breaker %s: noticed %s -> %s", cb.name, old, new_state.name)
+            return
         error = getattr(self._last_error, "value", "") if new_state.name == pybreaker.STATE_OPEN else ""
         logger.warning("breaker %s: %s -> %s %s", cb.name, old, new_state.name, error)
         BreakerEvent.objects.create(name=cb.name, from_state=old, to_state=new_state.name, error=error,
@@ -134,6 +147,13 @@ class Breaker:
                               retry_after=PROBE_BUSY_RETRY, provider=self.name)
         try:
             return self._call(func, *args, **kwargs)
+        except TransientError as exc:
+            # The trial call found the provider still down and re-opened the breaker. That is news
+            # about the provider, not about the job: it waits for the next probe without being
+            # charged an attempt, or a long outage would dead-letter work one probe at a time.
+            raise BreakerOpen(f"{self.name} is still failing (probe: {exc})",
+                              retry_after=max(self.seconds_until_probe(), PROBE_BUSY_RETRY),
+                              provider=self.name) from exc
         finally:
             # Release only our own lock (compare-and-delete).
             self.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end",

@@ -25,14 +25,19 @@ from publishing.stages import STAGES as PUBLICATION_STAGES
 
 logger = logging.getLogger("phantoms.reconciler")
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED}
+# A live scheduler promotes due jobs every second. One still `scheduled` this long after its time has
+# nobody to promote it: a SIGKILLed worker's scheduler keeps its lock for 61 s, and the schedulers of
+# the workers that replace it only try to take the lock every 120 s.
+OVERDUE_GRACE = timedelta(seconds=10)
 
 
-def job_is_live(job_id: str, connection, *, lease_expired: bool = False) -> bool:
+def job_is_live(job_id: str, connection, *, lease_expired: bool = False, overdue: bool = False) -> bool:
     """Whether the job still stands for the row's next step.
 
     A job stays `started` in Redis after its worker is SIGKILLed (until rq's own maintenance
     notices, up to job_timeout + 10 min later). The row's lease is the truth: a started job whose
     claim has expired belongs to a worker that is gone (or overran its lease), so it is not live.
+    Likewise a `scheduled` job long past its time is stranded, not waiting.
     """
     if not job_id:
         return False
@@ -42,6 +47,8 @@ def job_is_live(job_id: str, connection, *, lease_expired: bool = False) -> bool
         return False
     if status == JobStatus.STARTED and lease_expired:
         return False
+    if status == JobStatus.SCHEDULED and overdue:
+        return False
     return status in LIVE_STATUSES
 
 
@@ -50,7 +57,8 @@ def _needs_job(rows, connection):
     for row in rows:
         if row.lease_expires_at and row.lease_expires_at > now:
             continue  # a worker holds it right now
-        if job_is_live(row.job_id, connection, lease_expired=row.lease_expires_at is not None):
+        overdue = row.next_run_at is not None and row.next_run_at < now - OVERDUE_GRACE
+        if job_is_live(row.job_id, connection, lease_expired=row.lease_expires_at is not None, overdue=overdue):
             continue
         delay = max(0.0, (row.next_run_at - now).total_seconds()) if row.next_run_at else 0.0
         yield row, delay
