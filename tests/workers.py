@@ -52,7 +52,7 @@ def worker_env(sandbox_url: str, **extra) -> dict:
 def start_worker(sandbox_url: str, queues=None, *, burst: bool = False, **extra) -> subprocess.Popen:
     queues = queues or list(settings.PIPELINE_QUEUES)
     cmd = [sys.executable, str(ROOT / "manage.py"), "rqworker", *queues,
-           "--worker-class", "rq.worker.SimpleWorker", "--with-scheduler"]
+           "--worker-class", "phantoms.worker.Worker", "--with-scheduler"]
     if burst:
         cmd.append("--burst")
     return subprocess.Popen(cmd, env=worker_env(sandbox_url, **extra), cwd=ROOT,

@@ -53,7 +53,7 @@ class Command(BaseCommand):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         commands = [manage + ["runserver", f"127.0.0.1:{port}", "--noreload"]]
         for group in WORKER_GROUPS:
-            commands.append(manage + ["rqworker", *group, "--worker-class", "rq.worker.SimpleWorker",
+            commands.append(manage + ["rqworker", *group, "--worker-class", "phantoms.worker.Worker",
                                       "--with-scheduler", "--name", f"demo-{'-'.join(group)}-{os.getpid()}"])
         commands.append(manage + ["rqcron", "phantoms.cron"])
         children = [subprocess.Popen(cmd, env=env) for cmd in commands]
