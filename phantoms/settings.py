@@ -73,7 +73,13 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'p
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Workers and the web process share one file; WAL + a busy timeout keep them from tripping on locks.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # Take the write lock when a transaction begins: a deferred one that later needs to write
+            # fails at once with "database is locked" when another worker got there first.
+            "transaction_mode": "IMMEDIATE",
+        }
     )
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 # Workers run many short jobs: keep the connection, and check it is alive before reusing it.

@@ -136,6 +136,9 @@ def run_ffmpeg(
         raise TransientError(
             f"ffmpeg killed after {time.monotonic() - started:.0f} s (timeout {timeout:g} s)",
             provider=PROVIDER)
+    if returncode < 0:
+        # Killed by a signal (the OOM killer, a shutdown): says nothing about the inputs, so retry.
+        raise TransientError(f"ffmpeg was killed by signal {-returncode}", provider=PROVIDER)
     if returncode != 0:
         detail = _tail(stderr) or "no error output"
         raise PermanentError(f"ffmpeg exited with status {returncode}: {detail}", provider=PROVIDER)

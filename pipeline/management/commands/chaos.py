@@ -1,3 +1,5 @@
+import argparse
+
 from django.core.management.base import BaseCommand, CommandError
 
 from pipeline.services.chaos import PLATFORMS, ChaosConfig, LocalSystem, Scenario, workers_alive
@@ -8,7 +10,7 @@ def outage(value: str) -> tuple[str, float]:
     try:
         return platform, float(seconds)
     except ValueError:
-        raise CommandError(f"--outage: expected PLATFORM:SECONDS (e.g. tiktok:60), got {value!r}")
+        raise argparse.ArgumentTypeError(f"expected PLATFORM:SECONDS (e.g. tiktok:60), got {value!r}")
 
 
 class Command(BaseCommand):
