@@ -50,6 +50,12 @@ def badge(value: str, label: str | None = None):
                        label or value.replace("_", " "))
 
 
+def external_link(url: str):
+    if not url:
+        return "—"
+    return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>', url)
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records written by the pipeline: editing them would falsify what happened."""
 

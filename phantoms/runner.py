@@ -133,6 +133,19 @@ def get_queue(name: str):
     return django_rq.get_queue(name, connection=get_redis())
 
 
+def promote_due_jobs(queue_names, connection):
+    """Move scheduled jobs whose time has come onto their queues: what a worker's scheduler does, for
+    in-process burst workers (tests, benchmarks) that run without one."""
+    from rq.scheduler import RQScheduler
+
+    scheduler = RQScheduler(list(queue_names), connection=connection)
+    scheduler.acquire_locks()
+    try:
+        scheduler.enqueue_scheduled_jobs()
+    finally:
+        scheduler.release_locks()
+
+
 def _put(handler: StageHandler, pk: int, delay: float, job_id: str):
     queue = get_queue(handler.queue)
     kwargs = {"job_id": job_id, "job_timeout": 900, "result_ttl": 300, "failure_ttl": 7 * 86400}

@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_fsm import can_proceed, has_transition_perm
 
-from phantoms.admin import ReadOnlyAdmin, badge
+from phantoms.admin import ReadOnlyAdmin, badge, external_link
 from pipeline.models import Asset, DeadLetter, PromptTemplate, StageAttempt, TransitionLog
 from pipeline.services import dead_letters
 from pipeline.services.briefs import BriefError, submit_brief, validate_providers
@@ -111,9 +111,7 @@ class PublicationInline(HistoryInline):
 
     @admin.display(description="remote url")
     def remote_link(self, obj):
-        if not obj.remote_url:
-            return "—"
-        return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>', obj.remote_url)
+        return external_link(obj.remote_url)
 
 
 # --- the brief form: a new asset is created by the brief service so it starts scripting at once.

@@ -2,9 +2,8 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils.html import format_html
 
-from phantoms.admin import ReadOnlyAdmin, badge
+from phantoms.admin import ReadOnlyAdmin, badge, external_link
 from pipeline.admin import REQUEUE_PERMISSION, admin_link
 from pipeline.models import DeadLetter
 from pipeline.services import dead_letters
@@ -76,9 +75,7 @@ class PublicationAdmin(ReadOnlyAdmin):
 
     @admin.display(description="remote url")
     def remote_link(self, obj):
-        if not obj.remote_url:
-            return "—"
-        return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>', obj.remote_url)
+        return external_link(obj.remote_url)
 
     @admin.action(description="Retry selected failed / needs-attention publications", permissions=["retry"])
     def retry_selected(self, request, queryset):

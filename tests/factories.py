@@ -14,6 +14,8 @@ ASSET_PATH = {
     Asset.State.VOICING: ["submit", "script_done"],
     Asset.State.RENDERING: ["submit", "script_done", "voice_done"],
     Asset.State.AWAITING_REVIEW: ["submit", "script_done", "voice_done", "render_done"],
+    Asset.State.PUBLISHING: ["submit", "script_done", "voice_done", "render_done", "approve", "start_publishing"],
+    Asset.State.CANCELLED: ["submit", "cancel"],
 }
 
 

@@ -3,8 +3,8 @@ import time
 import django_rq
 from django.conf import settings as django_settings
 from rq import SimpleWorker
-from rq.scheduler import RQScheduler
 
+from phantoms import runner
 from phantoms.redis import get_redis
 from phantoms.resilience.breakers import forget_breakers
 
@@ -38,14 +38,7 @@ def queues():
 
 
 def promote_due_jobs():
-    """Move scheduled jobs whose time has come onto their queues (what a worker's scheduler does)."""
-    connection = django_rq.get_connection("script")
-    scheduler = RQScheduler([q.name for q in queues()], connection=connection)
-    scheduler.acquire_locks()
-    try:
-        scheduler.enqueue_scheduled_jobs()
-    finally:
-        scheduler.release_locks()
+    runner.promote_due_jobs([q.name for q in queues()], django_rq.get_connection("script"))
 
 
 def pending_jobs() -> int:

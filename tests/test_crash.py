@@ -1,9 +1,6 @@
 """A worker SIGKILLed mid-stage and Redis flushed: every asset still completes, nothing posts twice."""
 
-import time
-
 import pytest
-from django.db import close_old_connections
 
 from pipeline.models import Asset
 from pipeline.services.briefs import submit_brief
@@ -13,21 +10,9 @@ from publishing.models import Publication
 from sandbox.services import ledger_summary
 from tests.factories import make_channel
 from tests.helpers import flush_redis
-from tests.workers import kill, start_worker
+from tests.workers import kill_group, start_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
-
-
-def wait_for(predicate, timeout, every=0.1, between=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        close_old_connections()
-        if predicate():
-            return True
-        if between:
-            between()
-        time.sleep(every)
-    return False
 
 
 def leased_in(state):
@@ -44,7 +29,7 @@ def test_sigkill_mid_render_and_flushall_lose_nothing(sandbox, settings):
     try:
         assert wait_for(lambda: leased_in(Asset.State.RENDERING), timeout=90), "no render started"
     finally:
-        kill(worker)  # SIGKILL: no cleanup, the lease stays behind
+        kill_group(worker)  # SIGKILL: no cleanup, the lease stays behind
     flush_redis()  # and every queued or scheduled job is gone with it
 
     stranded = Asset.objects.filter(pk__in=pks).exclude(state="awaiting_review")
@@ -60,14 +45,14 @@ def test_sigkill_mid_render_and_flushall_lose_nothing(sandbox, settings):
             approve_asset(pk)
         # Kill again while publishing, flush again.
         wait_for(lambda: Publication.objects.filter(asset__in=pks).exclude(state="pending").exists(), timeout=30)
-        kill(worker)
+        kill_group(worker)
         flush_redis()
         worker = start_worker(sandbox)
         done = wait_for(lambda: Asset.objects.filter(pk__in=pks, state="published").count() == 3,
                         timeout=120, every=0.5, between=reconcile)
         assert done, list(Publication.objects.filter(asset__in=pks).values_list("state", "last_error"))
     finally:
-        kill(worker)
+        kill_group(worker)
 
     ledger = ledger_summary()
     assert ledger["posts"] == 6 and ledger["duplicates"] == 0

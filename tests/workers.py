@@ -4,10 +4,11 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+from django.db import close_old_connections, connection
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,21 +50,45 @@ def worker_env(sandbox_url: str, **extra) -> dict:
     return env
 
 
-def start_worker(sandbox_url: str, queues=None, *, burst: bool = False, **extra) -> subprocess.Popen:
+def start_worker(sandbox_url: str, queues=None, **extra) -> subprocess.Popen:
+    """A real worker in its own process group: rq forks its scheduler as a second process, which a
+    SIGKILL of the worker alone would leave running."""
     queues = queues or list(settings.PIPELINE_QUEUES)
+    logs = settings.VAR_DIR / "worker-logs"
+    logs.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, str(ROOT / "manage.py"), "rqworker", *queues,
            "--worker-class", "phantoms.worker.Worker", "--with-scheduler"]
-    if burst:
-        cmd.append("--burst")
-    return subprocess.Popen(cmd, env=worker_env(sandbox_url, **extra), cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with open(logs / f"worker-{time.time_ns()}.log", "wb") as log:
+        return subprocess.Popen(cmd, env=worker_env(sandbox_url, **extra), cwd=ROOT, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def kill(process: subprocess.Popen, sig=signal.SIGKILL, timeout: float = 30):
-    if process.poll() is None:
-        process.send_signal(sig)
+def kill_group(process: subprocess.Popen, sig=signal.SIGKILL, timeout: float = 30):
+    """Signal the worker and its scheduler together (a crashed machine takes both)."""
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        process.kill()
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # whatever is left of the group
+    except ProcessLookupError:
+        pass
+    if process.poll() is None:
         process.wait(timeout=5)
+
+
+def wait_for(predicate, timeout: float, every: float = 0.1, between=None) -> bool:
+    """Poll `predicate` (with fresh connections: subprocess workers write the rows) until true or timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        close_old_connections()
+        if predicate():
+            return True
+        if between:
+            between()
+        time.sleep(every)
+    return False

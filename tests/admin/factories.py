@@ -11,25 +11,17 @@ from pipeline.models import Asset, DeadLetter
 from pipeline.script_format import compose_template_script
 from pipeline.transitions import transit
 from publishing.models import Channel, Publication
+from tests import factories as shared
+from tests.factories import ASSET_PATH
 
-PATHS = {
-    Asset.State.DRAFT: [],
-    Asset.State.SCRIPTING: ["submit"],
-    Asset.State.VOICING: ["submit", "script_done"],
-    Asset.State.RENDERING: ["submit", "script_done", "voice_done"],
-    Asset.State.AWAITING_REVIEW: ["submit", "script_done", "voice_done", "render_done"],
-    Asset.State.PUBLISHING: ["submit", "script_done", "voice_done", "render_done", "approve",
-                             "start_publishing"],
-    Asset.State.CANCELLED: ["submit", "cancel"],
-}
+PATHS = ASSET_PATH
 FAIL_PATHS = {"script": PATHS[Asset.State.SCRIPTING], "voice": PATHS[Asset.State.VOICING],
               "render": PATHS[Asset.State.RENDERING], "publish": PATHS[Asset.State.PUBLISHING]}
 _numbers = itertools.count(1)
 
 
 def make_channel(platform="youtube", name=None) -> Channel:
-    n = next(_numbers)
-    return Channel.objects.create(platform=platform, name=name or f"{platform} {n}", account_id=f"acct-{n}")
+    return shared.make_channel(platform, **({"name": name} if name else {}))
 
 
 def make_asset(state=Asset.State.AWAITING_REVIEW, *, channels=(), failed_stage="", with_media=True,

@@ -11,7 +11,8 @@ from pipeline.models import DeadLetter, StageAttempt
 from publishing.models import Publication
 from sandbox.faults import call_count, clear_faults, set_faults
 from sandbox.services import ledger_summary
-from tests.chaos.common import all_in, kill_group, platform_channels, review_all, start_worker, submit, wait_for
+from tests.chaos.common import all_in, platform_channels, review_all, submit
+from tests.workers import kill_group, start_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.chaos]
 

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from pipeline.models import Asset, StageAttempt
-from tests.chaos.common import kill_group, platform_channels, start_worker, submit, wait_for
+from tests.chaos.common import platform_channels, submit
+from tests.workers import kill_group, start_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.chaos]
 

@@ -10,8 +10,9 @@ from pipeline.services.review import approve_asset
 from publishing.models import Publication
 from sandbox.faults import clear_faults, set_faults
 from sandbox.services import ledger_summary
-from tests.chaos.common import all_in, kill_group, platform_channels, start_worker, submit, wait_for
+from tests.chaos.common import all_in, platform_channels, submit
 from tests.helpers import flush_redis
+from tests.workers import kill_group, start_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.chaos]
 
