@@ -1,4 +1,5 @@
 import subprocess
+import threading
 
 import pytest
 
@@ -79,3 +80,16 @@ def test_progress_fractions_increase_and_end_at_one(tmp_path):
     assert seen == sorted(seen) and len(set(seen)) == len(seen)
     assert seen[-1] == pytest.approx(1.0)
     assert probe(out).duration == pytest.approx(4.0, abs=0.05)
+
+
+def test_ffmpeg_killed_by_a_signal_is_transient_not_the_inputs_fault(tmp_path):
+    marker = f"phantoms-signal-test-{tmp_path.name}"
+    killer = threading.Timer(0.5, lambda: subprocess.run(["pkill", "-KILL", "-f", marker], check=False))
+    killer.start()
+    try:
+        with pytest.raises(TransientError, match="killed by signal 9"):
+            # Endless input: only the signal can end it (well before the timeout).
+            run_ffmpeg(["-f", "lavfi", "-i", "color=s=64x64:r=25", "-metadata", f"comment={marker}",
+                        "-f", "null", "-"], timeout=30)
+    finally:
+        killer.cancel()
