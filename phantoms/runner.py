@@ -14,6 +14,7 @@ Stage handlers (pipeline/stages.py, publishing/stages.py, analytics/stages.py) s
 does; this module owns when it runs again.
 """
 
+import copy
 import logging
 import random
 import socket
@@ -26,7 +27,7 @@ from datetime import timedelta
 
 import django_rq
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -154,10 +155,13 @@ def _put(handler: StageHandler, pk: int, delay: float, job_id: str):
     return queue.enqueue(handler.job_path, pk, handler.name, **kwargs)
 
 
-def _remember_job(handler: StageHandler, pk: int, delay: float, job_id: str):
-    handler.model.objects.filter(pk=pk).update(
-        job_id=job_id, next_run_at=timezone.now() + timedelta(seconds=max(delay, 0))
-    )
+def _remember_job(handler: StageHandler, pk: int, delay: float, job_id: str, row=None):
+    job = {"job_id": job_id, "next_run_at": timezone.now() + timedelta(seconds=max(delay, 0))}
+    if row is not None:
+        for name, value in job.items():
+            setattr(row, name, value)
+    else:
+        handler.model.objects.filter(pk=pk).update(**job)
 
 
 def enqueue(handler: StageHandler, pk: int, delay: float = 0.0):
@@ -168,11 +172,16 @@ def enqueue(handler: StageHandler, pk: int, delay: float = 0.0):
     return job
 
 
-def enqueue_on_commit(handler: StageHandler, pk: int, delay: float = 0.0):
-    """Enqueue once the current transaction commits; the row learns its job id in that same commit."""
+def enqueue_on_commit(handler: StageHandler, pk: int, delay: float = 0.0, *, row=None):
+    """Enqueue once the current transaction commits; the row learns its job id in that same commit.
+
+    Pass `row` when the caller is about to save that very row in this transaction (a stage's commit,
+    a publication being created): the job id is set on it rather than written by a separate UPDATE,
+    and the job is for whatever primary key the row has by the time the transaction commits.
+    """
     job_id = str(uuid.uuid4())
-    _remember_job(handler, pk, delay, job_id)
-    transaction.on_commit(lambda: _put(handler, pk, delay, job_id))
+    _remember_job(handler, pk, delay, job_id, row)
+    transaction.on_commit(lambda: _put(handler, pk if row is None else row.pk, delay, job_id))
 
 
 def run(handler: StageHandler, pk: int, job_id: str = "") -> str:
@@ -274,20 +283,59 @@ def _run(handler: StageHandler, pk: int, job_id: str) -> str:
         _finish(ctx.attempt, started, "error", traceback.format_exc())
         return _retry_or_dead(handler, obj, token, exc, ctx)
 
-    with transaction.atomic():
-        locked = handler.model.objects.select_for_update().get(pk=pk)
-        if locked.lease_owner != token or locked.state not in handler.states:
-            _finish(ctx.attempt, started, "superseded", "the row moved on while the stage ran")
-            return "superseded"
-        locked.next_run_at = None
-        handler.commit(locked, payload, ctx)
-        _release(locked)
-        locked.attempts = 0
-        locked.last_error = ""
-        # job_id / next_run_at may have just been set for the next stage by enqueue_on_commit.
-        locked.save(update_fields=_fields_except(locked, "job_id", "next_run_at"))
-        _finish(ctx.attempt, started, "succeeded", "")
+    try:
+        _commit_outcome(handler, obj, payload, ctx)
+    except Superseded:
+        _finish(ctx.attempt, started, "superseded", "the row moved on while the stage ran")
+        return "superseded"
+    _finish(ctx.attempt, started, "succeeded", "")
     return "succeeded"
+
+
+class Superseded(Exception):
+    """The row lost its lease or changed state while the stage ran: its outcome must not land."""
+
+
+def _commit_outcome(handler: StageHandler, obj, payload, ctx: Context):
+    """Apply the handler's outcome to the row we claimed and write it only if we still hold it.
+
+    One conditional UPDATE of the fields the outcome changed, instead of locking and re-reading the
+    row: fields that others wrote while the stage ran (render progress, the render spec, an editor's
+    change) are not overwritten, and a lost lease rolls back everything the outcome did, including
+    its transition records and the next stage's job.
+    """
+    claimed_state = obj.state
+    before = _snapshot(obj)
+    with transaction.atomic():
+        obj.next_run_at = None
+        handler.commit(obj, payload, ctx)
+        obj.attempts = 0
+        obj.last_error = ""
+        changes = _changes(obj, before)
+        changes.update(lease_owner="", lease_expires_at=None)
+        if any(f.name == "updated_at" for f in obj._meta.concrete_fields):
+            changes["updated_at"] = timezone.now()
+        held = handler.model.objects.filter(pk=obj.pk, lease_owner=ctx.token, state=claimed_state)
+        if not held.update(**changes):
+            raise Superseded
+    _release(obj)
+
+
+def _snapshot(obj) -> dict:
+    # Deep copies: JSON fields may be changed in place, and a FieldFile is renamed in place.
+    return {f.attname: _comparable(f, obj) for f in obj._meta.concrete_fields if not f.primary_key}
+
+
+def _comparable(field, obj):
+    value = getattr(obj, field.attname)
+    if isinstance(field, models.FileField):
+        return value.name
+    return copy.deepcopy(value) if isinstance(value, dict | list) else value
+
+
+def _changes(obj, before: dict) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields
+            if not f.primary_key and _comparable(f, obj) != before[f.attname]}
 
 
 def _finish(attempt, started: float, outcome: str, error: str):
@@ -309,10 +357,6 @@ def _clear_lease(obj):
 def _release(obj):
     obj.lease_owner = ""
     obj.lease_expires_at = None
-
-
-def _fields_except(obj, *excluded) -> list[str]:
-    return [f.name for f in obj._meta.concrete_fields if not f.primary_key and f.name not in excluded]
 
 
 def _defer(handler, pk, token, delay: float, *, error: str, attempts: int | None = None):

@@ -7,7 +7,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from phantoms.runner import Context, StageHandler, enqueue_on_commit
@@ -52,7 +51,7 @@ class AssetStage(StageHandler):
     def advance(self, asset, transition: str, next_stage: "AssetStage | None"):
         transit(asset, transition, actor="worker")
         if next_stage:
-            enqueue_on_commit(next_stage, asset.pk)
+            enqueue_on_commit(next_stage, asset.pk, row=asset)
 
 
 class ScriptStage(AssetStage):
@@ -154,9 +153,9 @@ class RenderStage(AssetStage):
         asset.render_progress = 1.0
         self.advance(asset, "render_done", None)
         if settings.AUTO_APPROVE:
-            from pipeline.services.review import approve_asset
+            from pipeline.services.review import approve
 
-            transaction.on_commit(lambda: approve_asset(asset.pk, user=None, notes="auto-approved"))
+            approve(asset, user=None, notes="auto-approved")
 
 
 STAGES: dict[str, AssetStage] = {stage.name: stage for stage in (ScriptStage(), VoiceStage(), RenderStage())}

@@ -6,9 +6,9 @@ from pipeline.models import Asset, TransitionLog
 def transit(obj, name: str, *, by=None, actor: str = "", reason: str = "", **kwargs):
     from_state = obj.state
     getattr(obj, name)(**kwargs)
-    asset, publication = (obj, None) if isinstance(obj, Asset) else (obj.asset, obj)
+    asset_id, publication = (obj.pk, None) if isinstance(obj, Asset) else (obj.asset_id, obj)
     TransitionLog.objects.create(
-        asset=asset,
+        asset_id=asset_id,
         publication=publication,
         from_state=from_state,
         to_state=obj.state,

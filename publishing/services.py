@@ -11,12 +11,23 @@ from publishing.stages import PUBLISH
 TERMINAL = Publication.TERMINAL
 
 
-def fan_out(asset: Asset):
-    """One publication per target channel, each on the publish queue (call inside the asset's atomic)."""
-    for channel in asset.channels.filter(is_active=True):
-        publication, created = Publication.objects.get_or_create(asset=asset, channel=channel)
-        if created or publication.state == Publication.State.PENDING:
+def fan_out(asset: Asset) -> int:
+    """One publication per active target channel, each on the publish queue; returns how many.
+
+    Call inside the asset's transaction, with the asset locked: that is what keeps two approvals
+    from creating the same publication twice.
+    """
+    channels = list(asset.channels.filter(is_active=True))
+    existing = {publication.channel_id: publication for publication in asset.publications.all()}
+    for channel in channels:
+        publication = existing.get(channel.pk)
+        if publication is None:
+            publication = Publication(asset=asset, channel=channel)
+            enqueue_on_commit(PUBLISH, None, row=publication)
+            publication.save(force_insert=True)
+        elif publication.state == Publication.State.PENDING:
             enqueue_on_commit(PUBLISH, publication.pk)
+    return len(channels)
 
 
 def settle_asset(asset_id: int):
@@ -37,7 +48,7 @@ def settle_asset(asset_id: int):
         else:
             asset.failed_stage = "publish"
             transit(asset, "fail", actor="worker", reason="no channel accepted the video")
-        asset.save()
+        asset.save(update_fields=["state", "failed_stage", "updated_at"])
         return asset.state
 
 

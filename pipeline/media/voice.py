@@ -21,7 +21,9 @@ from .ffmpeg import probe
 
 logger = logging.getLogger(__name__)
 
-SILENCE_SAMPLE_RATE = 48_000
+# Silence carries no frequencies: 16 kHz keeps a placeholder track small, and every render resamples
+# its audio to 48 kHz anyway.
+SILENCE_SAMPLE_RATE = 16_000
 MIN_SILENCE_SECONDS = 1.0
 ENGINES = ("auto", "espeak-ng", "silence")
 

@@ -29,19 +29,33 @@ def _record_review(asset, user, notes):
         asset.review_notes = notes
 
 
-def approve_asset(asset_id: int, *, user=None, notes: str = "") -> Asset:
+# What a review changes on the asset row.
+REVIEW_FIELDS = ["state", "reviewed_by", "reviewed_at", "review_notes", "updated_at"]
+
+
+def approve(asset: Asset, *, user=None, notes: str = "") -> Asset:
+    """Approve an asset held in the caller's transaction and fan it out; the caller saves the asset.
+
+    The render stage calls this directly when auto-approval is on, so the render's outcome, the
+    approval and the new publications land in one commit.
+    """
     from publishing.services import fan_out, settle_asset
 
+    _check(asset, "approve", user)
+    _record_review(asset, user, notes)
+    transit(asset, "approve", by=user, reason=notes or "approved")
+    transit(asset, "start_publishing", by=user, reason="fan out to target channels")
+    if not fan_out(asset):
+        asset_id = asset.pk
+        transaction.on_commit(lambda: settle_asset(asset_id))
+    return asset
+
+
+def approve_asset(asset_id: int, *, user=None, notes: str = "") -> Asset:
     with transaction.atomic():
         asset = Asset.objects.select_for_update().get(pk=asset_id)
-        _check(asset, "approve", user)
-        _record_review(asset, user, notes)
-        transit(asset, "approve", by=user, reason=notes or "approved")
-        transit(asset, "start_publishing", by=user, reason="fan out to target channels")
-        asset.save()
-        fan_out(asset)
-        if not asset.channels.filter(is_active=True).exists():
-            transaction.on_commit(lambda: settle_asset(asset.pk))
+        approve(asset, user=user, notes=notes)
+        asset.save(update_fields=REVIEW_FIELDS)
     return asset
 
 
@@ -57,7 +71,7 @@ def reject_asset(asset_id: int, *, user=None, notes: str = "", rewrite: bool = F
         transit(asset, transition, by=user, reason=notes or "rejected")
         if rewrite:
             asset.attempts = 0
-        asset.save()
+        asset.save(update_fields=[*REVIEW_FIELDS, "attempts"])
         if rewrite:
             enqueue_on_commit(STAGES["script"], asset.pk)
     return asset

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.conf import settings
 
 from phantoms.resilience.errors import PermanentError
-from phantoms.resilience.http import make_client, send
+from phantoms.resilience.http import pooled_client, send
 
 
 @dataclass
@@ -44,16 +44,17 @@ class PlatformClient:
         return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
     # --- the protocol
-    def client(self):
-        return make_client(self.base_url, headers={"Authorization": f"Bearer {self.channel.access_token or 'x'}"})
+    def _send(self, method: str, path: str, **kwargs):
+        headers = {"Authorization": f"Bearer {self.channel.access_token or 'x'}"}
+        return send(pooled_client(self.base_url), method, path, provider=self.platform, headers=headers, **kwargs)
 
     def upload(self, publication, video_path: Path) -> RemotePost:
         asset = publication.asset
         if not video_path.exists():
             raise PermanentError(f"rendered video missing at {video_path}", provider=self.platform)
-        with self.client() as http, video_path.open("rb") as video:
-            response = send(
-                http, "POST", "posts", provider=self.platform, irreversible=True,
+        with video_path.open("rb") as video:
+            response = self._send(
+                "POST", "posts", irreversible=True,
                 files={"video": (video_path.name, video, "video/mp4")},
                 data={
                     "title": self.title(asset),
@@ -67,8 +68,7 @@ class PlatformClient:
         return RemotePost(id=body["id"], status=body.get("status", "processing"), url=body.get("url", ""))
 
     def find_by_ref(self, client_ref: str) -> RemotePost | None:
-        with self.client() as http:
-            body = send(http, "GET", "posts", provider=self.platform, params={"client_ref": client_ref}).json()
+        body = self._send("GET", "posts", params={"client_ref": client_ref}).json()
         results = body.get("results", [])
         if not results:
             return None
@@ -76,10 +76,8 @@ class PlatformClient:
         return RemotePost(id=first["id"], status=first.get("status", "processing"), url=first.get("url", ""))
 
     def status(self, remote_id: str) -> RemotePost:
-        with self.client() as http:
-            body = send(http, "GET", f"posts/{remote_id}", provider=self.platform).json()
+        body = self._send("GET", f"posts/{remote_id}").json()
         return RemotePost(id=body["id"], status=body.get("status", "processing"), url=body.get("url", ""))
 
     def metrics(self, remote_id: str) -> dict:
-        with self.client() as http:
-            return send(http, "GET", f"posts/{remote_id}/metrics", provider=self.platform).json()
+        return self._send("GET", f"posts/{remote_id}/metrics").json()

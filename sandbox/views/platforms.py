@@ -67,14 +67,19 @@ def _create_post(request, platform: str):
         digest.update(chunk)
 
     def record(response_lost: bool = False) -> SandboxPost:
+        now = timezone.now()
+        # With no processing time the platform publishes synchronously, as X does: the post is
+        # live in the answer to its creation.
+        live = settings.SANDBOX_PROCESSING_SECONDS <= 0
         return SandboxPost.objects.create(
             platform=platform,
             remote_id=ID_PREFIXES[platform] + uuid.uuid4().hex[:12],
             size_bytes=video.size,
             sha256=digest.hexdigest(),
-            status=SandboxPost.PROCESSING,
+            status=SandboxPost.PUBLISHED if live else SandboxPost.PROCESSING,
+            published_at=now if live else None,
             response_lost=response_lost,
-            accepted_at=timezone.now(),
+            accepted_at=now,
             **fields,
         )
 

@@ -24,7 +24,7 @@ def test_silence_length_follows_word_count_and_rate(tmp_path):
     assert track.duration == pytest.approx(words / 2.6, abs=0.001)
     assert wav_duration(track.path) == pytest.approx(track.duration, abs=0.001)
     with wave.open(str(track.path), "rb") as wav:
-        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (48000, 1, 2)
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (16000, 1, 2)
         assert set(wav.readframes(wav.getnframes())) == {0}
     assert [t["word"] for t in track.timings] == TEXT.split()
 

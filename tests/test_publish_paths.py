@@ -1,0 +1,90 @@
+"""Publishing's two shapes: a platform that processes (upload, then poll) and one that publishes at once."""
+
+from pathlib import Path
+
+import pytest
+
+from analytics.models import MetricReadback
+from phantoms import runner
+from pipeline.models import Asset, StageAttempt, TransitionLog
+from pipeline.services.review import approve_asset
+from pipeline.stages import STAGES
+from publishing.models import Publication
+from publishing.stages import PUBLISH
+from sandbox.services import ledger_summary
+from tests.factories import make_asset, make_channel
+from tests.helpers import queues
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def approved(sandbox, settings, tmp_path):
+    """An approved asset with a rendered file, fanned out to one YouTube channel."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    channel = make_channel("youtube")
+    asset = make_asset(Asset.State.AWAITING_REVIEW, channels=[channel], title="Two paths")
+    video = Path(tmp_path, "assets", str(asset.pk), "video.mp4")
+    video.parent.mkdir(parents=True)
+    video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(2048))
+    asset.video.name = str(video.relative_to(tmp_path))
+    asset.save(update_fields=["video"])
+    approve_asset(asset.pk)
+    return Publication.objects.get(asset=asset)
+
+
+def poll_jobs() -> int:
+    publish = [q for q in queues() if q.name == "publish"][0]
+    scheduled = [publish.fetch_job(job_id) for job_id in publish.scheduled_job_registry.get_job_ids()]
+    return sum(1 for job in publish.get_jobs() + scheduled if job and job.args[1] == "poll")
+
+
+def test_a_processing_platform_is_polled_until_live(approved, settings):
+    settings.SANDBOX_PROCESSING_SECONDS = 30
+
+    assert runner.run(PUBLISH, approved.pk) == "succeeded"
+
+    approved.refresh_from_db()
+    assert approved.state == Publication.State.PROCESSING
+    assert approved.remote_id and approved.job_id and approved.published_at is None
+    assert poll_jobs() == 1
+    assert not MetricReadback.objects.filter(publication=approved).exists()
+    assert approved.asset.state == Asset.State.PUBLISHING
+
+
+def test_a_platform_that_publishes_at_once_goes_live_without_a_poll(approved, settings):
+    settings.SANDBOX_PROCESSING_SECONDS = 0
+
+    assert runner.run(PUBLISH, approved.pk) == "succeeded"
+
+    approved.refresh_from_db()
+    assert approved.state == Publication.State.PUBLISHED and approved.published_at
+    assert poll_jobs() == 0
+    assert not StageAttempt.objects.filter(publication=approved, stage="poll").exists()
+    assert list(TransitionLog.objects.filter(publication=approved).values_list("to_state", flat=True)) == [
+        "uploading", "processing", "published"]
+    # Readbacks are scheduled and the asset settles, exactly as after a poll.
+    assert MetricReadback.objects.filter(publication=approved).count() == len(settings.METRIC_READBACK_OFFSETS)
+    assert Asset.objects.get(pk=approved.asset_id).state == Asset.State.PUBLISHED
+    assert ledger_summary()["posts"] == 1
+
+
+def test_auto_approval_lands_with_the_render_in_one_commit(sandbox, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.AUTO_APPROVE = True
+    channels = [make_channel("youtube"), make_channel("x")]
+    asset = make_asset(Asset.State.RENDERING, channels=channels, providers={"render": "instant"})
+
+    assert runner.run(STAGES["render"], asset.pk) == "succeeded"
+
+    asset.refresh_from_db()
+    assert asset.state == Asset.State.PUBLISHING and asset.review_notes == "auto-approved"
+    assert list(asset.transitions.values_list("to_state", flat=True))[-3:] == [
+        "awaiting_review", "approved", "publishing"]
+    publications = Publication.objects.filter(asset=asset)
+    assert sorted(publications.values_list("channel_id", flat=True)) == sorted(c.pk for c in channels)
+    # Each publication learned its publish job in the same commit, and the job is on the queue.
+    publish = [q for q in queues() if q.name == "publish"][0]
+    assert sorted(publish.job_ids) == sorted(publications.values_list("job_id", flat=True))
+    assert all(job.args == (p.pk, "publish") for job, p in
+               zip([publish.fetch_job(p.job_id) for p in publications], publications, strict=True))
