@@ -14,8 +14,8 @@ class ReadbackStage(StageHandler):
     states = (MetricReadback.State.SCHEDULED,)
     job_path = "analytics.jobs.run_readback"
 
-    def load(self, pk):
-        return self.model.objects.select_related("publication__asset", "publication__channel").get(pk=pk)
+    def load(self, claimed):
+        return self.model.objects.select_related("publication__asset", "publication__channel").get(pk=claimed.pk)
 
     def provider_name(self, readback):
         return readback.publication.channel.platform

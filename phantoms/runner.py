@@ -27,8 +27,7 @@ from datetime import timedelta
 
 import django_rq
 from django.conf import settings
-from django.db import close_old_connections, models, transaction
-from django.db.models import Q
+from django.db import close_old_connections, connection, models, transaction
 from django.utils import timezone
 
 from phantoms.redis import get_redis
@@ -80,8 +79,9 @@ class StageHandler:
     # Long stages record their attempt as "running" at once, so the admin shows it while it runs.
     show_running_attempt = False
 
-    def load(self, pk):
-        return self.model.objects.get(pk=pk)
+    def load(self, claimed):
+        """The object the stage works on, given the row as claimed (override to join related rows)."""
+        return claimed
 
     def provider_name(self, obj) -> str:
         return ""
@@ -192,23 +192,37 @@ def run(handler: StageHandler, pk: int, job_id: str = "") -> str:
         close_old_connections()
 
 
-def _claim(handler: StageHandler, pk: int, token: str) -> bool:
+def _claim(handler: StageHandler, pk: int, token: str):
+    """Lease the row if it is in one of the stage's states and nobody holds a live lease on it.
+
+    One UPDATE ... RETURNING (PostgreSQL, SQLite >= 3.35): the claim and the read of the claimed row
+    are a single statement, and only the winner of a race gets a row back. None: nothing to do.
+    """
+    meta = handler.model._meta
+    quote = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
     now = timezone.now()
-    return bool(
-        handler.model.objects.filter(pk=pk, state__in=handler.states)
-        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
-        .update(lease_owner=token, lease_expires_at=now + timedelta(seconds=settings.LEASE_SECONDS))
+    lease, expires = quote("lease_owner"), quote("lease_expires_at")
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {lease} = %s, {expires} = %s "
+        f"WHERE {quote(meta.pk.column)} = %s AND {quote('state')} IN ({', '.join(['%s'] * len(handler.states))}) "
+        f"AND ({expires} IS NULL OR {expires} < %s) "
+        f"RETURNING {', '.join(quote(field.column) for field in meta.concrete_fields)}"
     )
+    params = [token, adapt(now + timedelta(seconds=settings.LEASE_SECONDS)), pk, *handler.states, adapt(now)]
+    rows = list(handler.model.objects.raw(sql, params))
+    return rows[0] if rows else None
 
 
 def _run(handler: StageHandler, pk: int, job_id: str) -> str:
     from pipeline.models import StageAttempt
 
     token = uuid.uuid4().hex
-    if not _claim(handler, pk, token):
+    claimed = _claim(handler, pk, token)
+    if claimed is None:
         logger.info("%s %s: nothing to do (moved on or leased elsewhere)", handler.name, pk)
         return "skipped"
-    obj = handler.load(pk)
+    obj = handler.load(claimed)
     ctx = Context(token=token, job_id=job_id)
     owner = handler.attempt_owner(obj)
     provider = handler.provider_name(obj)
@@ -284,11 +298,10 @@ def _run(handler: StageHandler, pk: int, job_id: str) -> str:
         return _retry_or_dead(handler, obj, token, exc, ctx)
 
     try:
-        _commit_outcome(handler, obj, payload, ctx)
+        _commit_outcome(handler, obj, payload, ctx, started)
     except Superseded:
         _finish(ctx.attempt, started, "superseded", "the row moved on while the stage ran")
         return "superseded"
-    _finish(ctx.attempt, started, "succeeded", "")
     return "succeeded"
 
 
@@ -296,13 +309,13 @@ class Superseded(Exception):
     """The row lost its lease or changed state while the stage ran: its outcome must not land."""
 
 
-def _commit_outcome(handler: StageHandler, obj, payload, ctx: Context):
+def _commit_outcome(handler: StageHandler, obj, payload, ctx: Context, started: float):
     """Apply the handler's outcome to the row we claimed and write it only if we still hold it.
 
     One conditional UPDATE of the fields the outcome changed, instead of locking and re-reading the
     row: fields that others wrote while the stage ran (render progress, the render spec, an editor's
     change) are not overwritten, and a lost lease rolls back everything the outcome did, including
-    its transition records and the next stage's job.
+    its transition records and the next stage's job. The attempt's record lands in the same commit.
     """
     claimed_state = obj.state
     before = _snapshot(obj)
@@ -318,6 +331,7 @@ def _commit_outcome(handler: StageHandler, obj, payload, ctx: Context):
         held = handler.model.objects.filter(pk=obj.pk, lease_owner=ctx.token, state=claimed_state)
         if not held.update(**changes):
             raise Superseded
+        _finish(ctx.attempt, started, "succeeded", "")
     _release(obj)
 
 

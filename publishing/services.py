@@ -33,7 +33,8 @@ def fan_out(asset: Asset) -> int:
 def settle_asset(asset_id: int):
     """Move a publishing asset to published / partially_published / failed when all channels are done."""
     with transaction.atomic():
-        asset = Asset.objects.select_for_update().get(pk=asset_id)
+        # Only what settling reads and writes: the script, timings and render spec are large JSON.
+        asset = Asset.objects.select_for_update().only("state", "failed_stage").get(pk=asset_id)
         if asset.state != Asset.State.PUBLISHING:
             return asset.state
         states = list(asset.publications.values_list("state", flat=True))

@@ -18,8 +18,8 @@ class PublicationStage(StageHandler):
     model = Publication
     job_path = "publishing.jobs.run_publication_stage"
 
-    def load(self, pk):
-        return self.model.objects.select_related("asset", "channel").get(pk=pk)
+    def load(self, claimed):
+        return self.model.objects.select_related("asset", "channel").get(pk=claimed.pk)
 
     def provider_name(self, publication):
         return publication.channel.platform
