@@ -14,8 +14,8 @@ Stage handlers (pipeline/stages.py, publishing/stages.py, analytics/stages.py) s
 does; this module owns when it runs again.
 """
 
-import copy
 import logging
+import pickle
 import random
 import socket
 import threading
@@ -336,20 +336,21 @@ def _commit_outcome(handler: StageHandler, obj, payload, ctx: Context, started: 
 
 
 def _snapshot(obj) -> dict:
-    # Deep copies: JSON fields may be changed in place, and a FieldFile is renamed in place.
-    return {f.attname: _comparable(f, obj) for f in obj._meta.concrete_fields if not f.primary_key}
+    values = {f.attname: _plain(f, obj) for f in obj._meta.concrete_fields if not f.primary_key}
+    # A deep copy, because JSON fields may be changed in place; pickle's is several times faster
+    # than copy.deepcopy on scripts and word timings.
+    return pickle.loads(pickle.dumps(values, pickle.HIGHEST_PROTOCOL))
 
 
-def _comparable(field, obj):
+def _plain(field, obj):
     value = getattr(obj, field.attname)
-    if isinstance(field, models.FileField):
-        return value.name
-    return copy.deepcopy(value) if isinstance(value, dict | list) else value
+    # A FieldFile is renamed in place: compare its name.
+    return value.name if isinstance(field, models.FileField) else value
 
 
 def _changes(obj, before: dict) -> dict:
     return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields
-            if not f.primary_key and _comparable(f, obj) != before[f.attname]}
+            if not f.primary_key and _plain(f, obj) != before[f.attname]}
 
 
 def _finish(attempt, started: float, outcome: str, error: str):
