@@ -78,6 +78,10 @@ class StageHandler:
 
     # Long stages record their attempt as "running" at once, so the admin shows it while it runs.
     show_running_attempt = False
+    # The outcome is written as the difference from the row as claimed. A stage that writes the row
+    # itself while it works (progress, a remote job's id) has it read again before its outcome, or
+    # an outcome equal to the stale value would look like no change.
+    writes_row_while_working = False
 
     def load(self, claimed):
         """The object the stage works on, given the row as claimed (override to join related rows)."""
@@ -103,13 +107,16 @@ class StageHandler:
         return ""
 
     def prepare(self, obj, ctx: Context):
-        """Commit intent before the external call (e.g. an idempotency key). Runs in its own atomic()."""
+        """Commit intent before the external call (e.g. an idempotency key). Runs in its own atomic().
+
+        A stage that writes its row here or in `work` sets `writes_row_while_working`.
+        """
 
     def work(self, obj, ctx: Context):
         raise NotImplementedError
 
     def commit(self, obj, payload, ctx: Context):
-        """Apply the outcome and transition the locked row; it is saved by the runner."""
+        """Apply the outcome and transition `obj`; the runner writes the fields that changed."""
         raise NotImplementedError
 
     def fail(self, obj, ctx: Context, error: str):
@@ -317,6 +324,10 @@ def _commit_outcome(handler: StageHandler, obj, payload, ctx: Context, started: 
     change) are not overwritten, and a lost lease rolls back everything the outcome did, including
     its transition records and the next stage's job. The attempt's record lands in the same commit.
     """
+    if handler.writes_row_while_working:
+        obj.refresh_from_db()
+        if obj.lease_owner != ctx.token or obj.state not in handler.states:
+            raise Superseded
     claimed_state = obj.state
     before = _snapshot(obj)
     with transaction.atomic():

@@ -94,6 +94,7 @@ class VoiceStage(AssetStage):
 class RenderStage(AssetStage):
     name = queue = "render"
     show_running_attempt = True
+    writes_row_while_working = True  # the render spec, progress, a remote render's id
     provider_kind = "render"
     states = (Asset.State.RENDERING,)
 

@@ -1,4 +1,4 @@
-"""Publishing's two shapes: a platform that processes (upload, then poll) and one that publishes at once."""
+"""How stage outcomes land: publishing with and without a poll, auto-approval, renders that write as they run."""
 
 from pathlib import Path
 
@@ -88,3 +88,37 @@ def test_auto_approval_lands_with_the_render_in_one_commit(sandbox, settings, tm
     assert sorted(publish.job_ids) == sorted(publications.values_list("job_id", flat=True))
     assert all(job.args == (p.pk, "publish") for job, p in
                zip([publish.fetch_job(p.job_id) for p in publications], publications, strict=True))
+
+
+def test_a_second_render_ends_at_full_progress(sandbox, settings, tmp_path):
+    """prepare() resets progress in the database; the outcome must still land as 1.0, not look unchanged."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    asset = make_asset(Asset.State.RENDERING, providers={"render": "instant"}, render_progress=1.0)
+
+    assert runner.run(STAGES["render"], asset.pk) == "succeeded"
+
+    asset.refresh_from_db()
+    assert asset.state == Asset.State.AWAITING_REVIEW
+    assert asset.render_progress == 1.0 and asset.render_spec["preset"] == settings.RENDER_PRESET
+
+
+def test_a_render_cancelled_while_it_runs_is_superseded(sandbox, settings, tmp_path, monkeypatch):
+    from pipeline.services.review import cancel_asset
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    asset = make_asset(Asset.State.RENDERING, providers={"render": "instant"})
+    render = STAGES["render"]
+    real_work = type(render).work
+
+    def work_then_cancel(self, obj, ctx):
+        result = real_work(self, obj, ctx)
+        cancel_asset(obj.pk, reason="editor cancelled mid-render")
+        return result
+
+    monkeypatch.setattr(type(render), "work", work_then_cancel)
+
+    assert runner.run(render, asset.pk) == "superseded"
+
+    asset.refresh_from_db()
+    assert asset.state == Asset.State.CANCELLED and not asset.video
+    assert StageAttempt.objects.get(asset=asset, stage="render").outcome == "superseded"
