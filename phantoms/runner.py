@@ -65,6 +65,9 @@ class Context:
     job_id: str
     attempt: object = None
     notes: dict = field(default_factory=dict)
+    # Run in the outcome's transaction once the row is written (e.g. settle the asset a publication
+    # belongs to): after the row's own lock, so locks are taken in the same order as elsewhere.
+    after_write: list = field(default_factory=list)
 
 
 class StageHandler:
@@ -78,10 +81,10 @@ class StageHandler:
 
     # Long stages record their attempt as "running" at once, so the admin shows it while it runs.
     show_running_attempt = False
-    # The outcome is written as the difference from the row as claimed. A stage that writes the row
-    # itself while it works (progress, a remote job's id) has it read again before its outcome, or
-    # an outcome equal to the stale value would look like no change.
-    writes_row_while_working = False
+    # The outcome is written as the difference from the row as claimed. Fields a stage writes to its
+    # own row while it works (progress, a remote job's id) are read again before its outcome, or an
+    # outcome equal to the stale value would look like no change.
+    writes_while_working: tuple[str, ...] = ()
 
     def load(self, claimed):
         """The object the stage works on, given the row as claimed (override to join related rows)."""
@@ -109,7 +112,7 @@ class StageHandler:
     def prepare(self, obj, ctx: Context):
         """Commit intent before the external call (e.g. an idempotency key). Runs in its own atomic().
 
-        A stage that writes its row here or in `work` sets `writes_row_while_working`.
+        A stage that writes its row here or in `work` names those fields in `writes_while_working`.
         """
 
     def work(self, obj, ctx: Context):
@@ -157,9 +160,15 @@ def promote_due_jobs(queue_names, connection):
 def _put(handler: StageHandler, pk: int, delay: float, job_id: str):
     queue = get_queue(handler.queue)
     kwargs = {"job_id": job_id, "job_timeout": 900, "result_ttl": 300, "failure_ttl": 7 * 86400}
-    if delay > 0:
-        return queue.enqueue_in(timedelta(seconds=delay), handler.job_path, pk, handler.name, **kwargs)
-    return queue.enqueue(handler.job_path, pk, handler.name, **kwargs)
+    # On one pipeline, so an enqueue is one round trip to Redis rather than two.
+    with queue.connection.pipeline() as pipe:
+        if delay > 0:
+            job = queue.enqueue_in(timedelta(seconds=delay), handler.job_path, pk, handler.name, pipeline=pipe,
+                                   **kwargs)
+        else:
+            job = queue.enqueue(handler.job_path, pk, handler.name, pipeline=pipe, **kwargs)
+        pipe.execute()
+    return job
 
 
 def _remember_job(handler: StageHandler, pk: int, delay: float, job_id: str, row=None):
@@ -324,15 +333,18 @@ def _commit_outcome(handler: StageHandler, obj, payload, ctx: Context, started: 
     change) are not overwritten, and a lost lease rolls back everything the outcome did, including
     its transition records and the next stage's job. The attempt's record lands in the same commit.
     """
-    if handler.writes_row_while_working:
-        obj.refresh_from_db()
+    from pipeline.transitions import recorded_together
+
+    if handler.writes_while_working:
+        obj.refresh_from_db(fields=["lease_owner", "state", *handler.writes_while_working])
         if obj.lease_owner != ctx.token or obj.state not in handler.states:
             raise Superseded
     claimed_state = obj.state
     before = _snapshot(obj)
     with transaction.atomic():
         obj.next_run_at = None
-        handler.commit(obj, payload, ctx)
+        with recorded_together():
+            handler.commit(obj, payload, ctx)
         obj.attempts = 0
         obj.last_error = ""
         changes = _changes(obj, before)
@@ -343,6 +355,8 @@ def _commit_outcome(handler: StageHandler, obj, payload, ctx: Context, started: 
         if not held.update(**changes):
             raise Superseded
         _finish(ctx.attempt, started, "succeeded", "")
+        for hook in ctx.after_write:
+            hook()
     _release(obj)
 
 

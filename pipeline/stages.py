@@ -94,7 +94,7 @@ class VoiceStage(AssetStage):
 class RenderStage(AssetStage):
     name = queue = "render"
     show_running_attempt = True
-    writes_row_while_working = True  # the render spec, progress, a remote render's id
+    writes_while_working = ("render_spec", "render_progress", "render_remote_id")
     provider_kind = "render"
     states = (Asset.State.RENDERING,)
 

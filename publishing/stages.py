@@ -40,7 +40,7 @@ class PublicationStage(StageHandler):
         transit(publication, "fail", actor="worker", reason=error)
         transaction.on_commit(lambda: settle_asset(publication.asset_id))
 
-    def go_live(self, publication, remote):
+    def go_live(self, publication, remote, ctx: Context):
         from analytics.services import schedule_readbacks
         from publishing.services import settle_asset
 
@@ -48,7 +48,7 @@ class PublicationStage(StageHandler):
         publication.published_at = timezone.now()
         transit(publication, "went_live", actor="worker")
         schedule_readbacks(publication)
-        transaction.on_commit(lambda: settle_asset(publication.asset_id))
+        ctx.after_write.append(lambda: settle_asset(publication.asset_id))
 
     def needs_attention(self, publication, ctx, error):
         from publishing.services import settle_asset
@@ -100,7 +100,7 @@ class PublishStage(PublicationStage):
         if remote.status == "published":
             # Some platforms publish synchronously (X; a sandbox with no processing time): there is
             # nothing to wait for, so no poll job is spent asking.
-            self.go_live(publication, remote)
+            self.go_live(publication, remote, ctx)
         else:
             enqueue_on_commit(POLL, publication.pk, delay=settings.PUBLISH_POLL_INTERVAL, row=publication)
 
@@ -122,7 +122,7 @@ class PollStage(PublicationStage):
         raise NotReady(f"post {remote.id} is {remote.status}", retry_after=settings.PUBLISH_POLL_INTERVAL)
 
     def commit(self, publication, remote, ctx):
-        self.go_live(publication, remote)
+        self.go_live(publication, remote, ctx)
 
 
 PUBLISH = PublishStage()

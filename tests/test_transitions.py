@@ -197,3 +197,33 @@ def test_transitions_without_a_permission_are_open_to_any_user():
     # ...but a permission does not make a transition possible from the wrong state.
     reviewer = make_user(perms=["pipeline.review_asset"])
     assert not has_transition_perm(asset_in(A.RENDERING).approve, reviewer)
+
+
+@pytest.mark.django_db
+def test_transitions_recorded_together_land_in_one_insert_in_order(django_assert_num_queries):
+    from pipeline.transitions import recorded_together
+
+    asset = make_asset(A.RENDERING)
+    with django_assert_num_queries(1), recorded_together():
+        transit(asset, "render_done", actor="worker")
+        transit(asset, "approve", actor="worker", reason="auto-approved")
+        transit(asset, "start_publishing", actor="worker")
+    logs = TransitionLog.objects.filter(asset=asset).order_by("at", "id")
+    assert [(log.from_state, log.to_state, log.reason) for log in logs][-3:] == [
+        (A.RENDERING, A.AWAITING_REVIEW, ""), (A.AWAITING_REVIEW, A.APPROVED, "auto-approved"),
+        (A.APPROVED, A.PUBLISHING, "")]
+
+
+@pytest.mark.django_db
+def test_a_block_that_raises_records_nothing():
+    from pipeline.transitions import recorded_together
+
+    asset = make_asset(A.RENDERING)
+    before = TransitionLog.objects.filter(asset=asset).count()
+    with pytest.raises(TransitionNotAllowed), recorded_together():
+        transit(asset, "render_done", actor="worker")
+        transit(asset, "publish_done", actor="worker")  # not from awaiting_review
+    assert TransitionLog.objects.filter(asset=asset).count() == before
+    # Outside a block, each transition is written at once.
+    transit(asset, "approve", actor="worker")
+    assert TransitionLog.objects.filter(asset=asset).count() == before + 1
