@@ -28,6 +28,7 @@ from datetime import timedelta
 import django_rq
 from django.conf import settings
 from django.db import close_old_connections, connection, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from phantoms.redis import get_redis
@@ -208,16 +209,28 @@ def run(handler: StageHandler, pk: int, job_id: str = "") -> str:
         close_old_connections()
 
 
+def _has_returning() -> bool:
+    """UPDATE ... RETURNING: PostgreSQL, and SQLite from 3.35 (Django's flag for RETURNING on insert)."""
+    return connection.features.can_return_columns_from_insert
+
+
 def _claim(handler: StageHandler, pk: int, token: str):
     """Lease the row if it is in one of the stage's states and nobody holds a live lease on it.
 
-    One UPDATE ... RETURNING (PostgreSQL, SQLite >= 3.35): the claim and the read of the claimed row
-    are a single statement, and only the winner of a race gets a row back. None: nothing to do.
+    One UPDATE ... RETURNING where the database has it (PostgreSQL, SQLite >= 3.35): the claim and
+    the read of the claimed row are a single statement. Only the winner of a race gets the row;
+    None means there is nothing to do.
     """
+    now = timezone.now()
+    until = now + timedelta(seconds=settings.LEASE_SECONDS)
+    if not _has_returning():  # claim, then read
+        claimed = (handler.model.objects.filter(pk=pk, state__in=handler.states)
+                   .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+                   .update(lease_owner=token, lease_expires_at=until))
+        return handler.model.objects.get(pk=pk) if claimed else None
     meta = handler.model._meta
     quote = connection.ops.quote_name
     adapt = connection.ops.adapt_datetimefield_value
-    now = timezone.now()
     lease, expires = quote("lease_owner"), quote("lease_expires_at")
     sql = (
         f"UPDATE {quote(meta.db_table)} SET {lease} = %s, {expires} = %s "
@@ -225,8 +238,7 @@ def _claim(handler: StageHandler, pk: int, token: str):
         f"AND ({expires} IS NULL OR {expires} < %s) "
         f"RETURNING {', '.join(quote(field.column) for field in meta.concrete_fields)}"
     )
-    params = [token, adapt(now + timedelta(seconds=settings.LEASE_SECONDS)), pk, *handler.states, adapt(now)]
-    rows = list(handler.model.objects.raw(sql, params))
+    rows = list(handler.model.objects.raw(sql, [token, adapt(until), pk, *handler.states, adapt(now)]))
     return rows[0] if rows else None
 
 

@@ -1,16 +1,18 @@
 """The stage runner's contract: claim once, classify every failure, never burn attempts on deferrals."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from phantoms import runner
 from phantoms.resilience.breakers import get_breaker
 from phantoms.resilience.errors import PermanentError, RateLimited, TransientError
 from pipeline.models import Asset, DeadLetter, StageAttempt
 from pipeline.transitions import transit
-from tests.factories import make_asset
+from tests.factories import advance, make_asset
 from tests.helpers import queues
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -89,6 +91,25 @@ def test_two_concurrent_copies_have_one_effect():
     assert sorted(results) == ["skipped", "succeeded"]
     assert stage.calls == 1
     assert StageAttempt.objects.filter(asset=asset).count() == 1
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["update-returning", "update-then-select"])
+def test_a_claim_takes_a_free_row_once_and_reads_it(monkeypatch, returning):
+    # Without RETURNING (SQLite before 3.35) the claim is an UPDATE followed by a read.
+    monkeypatch.setattr(runner, "_has_returning", lambda: returning)
+    asset = make_asset(Asset.State.SCRIPTING, title="Claimed")
+    stage = ScriptedStage([])
+
+    claimed = runner._claim(stage, asset.pk, "worker-a")
+    assert (claimed.pk, claimed.state, claimed.title, claimed.lease_owner) == (
+        asset.pk, Asset.State.SCRIPTING, "Claimed", "worker-a")
+    assert claimed.lease_expires_at > timezone.now()
+    assert runner._claim(stage, asset.pk, "worker-b") is None  # leased
+    Asset.objects.filter(pk=asset.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert runner._claim(stage, asset.pk, "worker-b").lease_owner == "worker-b"  # expired: taken over
+    advance(asset, "script_done")
+    Asset.objects.filter(pk=asset.pk).update(lease_owner="", lease_expires_at=None)
+    assert runner._claim(stage, asset.pk, "worker-c") is None  # moved on
 
 
 def test_live_lease_held_elsewhere_means_nothing_to_do():
