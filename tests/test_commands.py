@@ -134,6 +134,14 @@ def test_a_bad_since_is_an_error_naming_since(run, letters, since):
     assert len(open_ids()) == 4
 
 
+@pytest.mark.parametrize(("option", "value"), [("--stage", "scrpit"), ("--platform", "myspace"),
+                                               ("--queue", "publsh")])
+def test_an_unknown_filter_value_is_an_error_naming_the_option(run, letters, option, value):
+    with pytest.raises(CommandError, match=f"{option}: invalid choice: '{value}'"):
+        run("requeue_dead_letters", option, value)
+    assert len(open_ids()) == 4
+
+
 @pytest.mark.parametrize("limit", ["0", "-3"])
 def test_a_limit_below_one_is_an_error(run, letters, limit):
     with pytest.raises(CommandError, match="--limit"):

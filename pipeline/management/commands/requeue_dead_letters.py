@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -9,9 +10,16 @@ class Command(BaseCommand):
     help = "Requeue open dead letters (filtered), printing a table of what was done."
 
     def add_arguments(self, parser):
-        parser.add_argument("--stage", help="script, voice, render, publish, poll or analytics")
-        parser.add_argument("--queue", help="the RQ queue the stage runs on")
-        parser.add_argument("--platform", help="youtube, tiktok, instagram or x")
+        from analytics.stages import READBACK
+        from pipeline.stages import STAGES as ASSET_STAGES
+        from publishing.providers import PLATFORM_CLIENTS
+        from publishing.stages import STAGES as PUBLICATION_STAGES
+
+        # A misspelt filter would match nothing and look like "nothing to requeue": refuse it instead.
+        stages = [*ASSET_STAGES, *PUBLICATION_STAGES, READBACK.name]
+        parser.add_argument("--stage", choices=stages, help=", ".join(stages))
+        parser.add_argument("--queue", choices=settings.PIPELINE_QUEUES, help="the RQ queue the stage runs on")
+        parser.add_argument("--platform", choices=list(PLATFORM_CLIENTS), help=", ".join(PLATFORM_CLIENTS))
         parser.add_argument("--error-class", help="transient, permanent, needs_attention, ...")
         parser.add_argument("--since", help="only letters that last failed at or after this ISO time")
         parser.add_argument("--limit", type=int, help="requeue at most N letters (oldest first)")
