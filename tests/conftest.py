@@ -2,6 +2,7 @@
 
 import pytest
 
+from phantoms.resilience.http import close_pooled_clients
 from tests.helpers import fast_pipeline_settings, flush_redis
 
 
@@ -16,4 +17,5 @@ def sandbox(live_server, settings):
     """Point every adapter at the sandbox served by this test run, over real HTTP."""
     settings.PHANTOMS_SANDBOX = True
     fast_pipeline_settings(settings, live_server.url)
-    return live_server.url
+    yield live_server.url
+    close_pooled_clients()

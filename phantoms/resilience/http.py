@@ -49,6 +49,16 @@ def pooled_client(base_url: str, *, read_timeout: float | None = None) -> httpx.
         return client
 
 
+def close_pooled_clients() -> None:
+    """Close every pooled connection (tests, between live servers: an open keep-alive connection
+    keeps the server's thread, and that thread's database connection, alive)."""
+    with _pooled_lock:
+        clients = list(_pooled.values())
+        _pooled.clear()
+    for client in clients:
+        client.close()
+
+
 def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> float:
     """When a 429 says the provider will take calls again, in seconds from now.
 
