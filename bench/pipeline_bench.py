@@ -28,7 +28,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def configure(var_dir: str, port: int):
+def configure(var_dir: str, port: int, processing: float = 0.0):
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "phantoms.settings",
         "PHANTOMS_VAR_DIR": var_dir,
@@ -37,7 +37,7 @@ def configure(var_dir: str, port: int):
         "PHANTOMS_SANDBOX_URL": f"http://127.0.0.1:{port}",
         "PHANTOMS_AUTO_APPROVE": "1",
         "PHANTOMS_PUBLISH_POLL_INTERVAL": "0",
-        "SANDBOX_PROCESSING_SECONDS": "0",
+        "SANDBOX_PROCESSING_SECONDS": str(processing),
         "PHANTOMS_METRIC_OFFSETS": "",
         "RATE_YOUTUBE_PER_DAY": "1000000",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
@@ -123,10 +123,13 @@ def main():
     parser.add_argument("--items", type=int, default=int(os.environ.get("BENCH_ITEMS", 100)))
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 3)),
                         help="bare and pipeline runs alternate this many times; the median ratio is reported")
+    parser.add_argument("--platform-processing", type=float, default=0.0, metavar="SECONDS",
+                        help="the sandbox platform's processing time: above 0, every upload is followed by "
+                             "a poll job (which finds it live once the time has passed)")
     args = parser.parse_args()
     var_dir = tempfile.mkdtemp(prefix="phantoms-bench-")
     port = free_port()
-    configure(var_dir, port)
+    configure(var_dir, port, args.platform_processing)
 
     from django.conf import settings
     from django.core.management import call_command
