@@ -49,8 +49,8 @@ def submit_brief(*, brief: str, channels=(), title: str = "", target_duration_se
             )
             asset.channels.set(channels)
             transit(asset, "submit", by=user, reason="brief submitted")
-            asset.save()
-            enqueue_on_commit(STAGES["script"], asset.pk)
+            enqueue_on_commit(STAGES["script"], asset.pk, row=asset)
+            asset.save(update_fields=["state", "job_id", "next_run_at", "updated_at"])
     except IntegrityError:
         # Two requests with one key raced; the other one won.
         if idempotency_key:
