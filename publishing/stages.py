@@ -10,7 +10,7 @@ from phantoms.resilience.errors import NotReady, PermanentError
 from phantoms.runner import Context, StageHandler, enqueue_on_commit
 from pipeline.models import StageAttempt
 from pipeline.transitions import transit
-from publishing.models import Publication
+from publishing.models import Channel, Publication
 from publishing.providers import get_platform_client
 
 
@@ -19,7 +19,10 @@ class PublicationStage(StageHandler):
     job_path = "publishing.jobs.run_publication_stage"
 
     def load(self, claimed):
-        return self.model.objects.select_related("asset", "channel").get(pk=claimed.pk)
+        # The claimed row and its channel (platform, token): the asset's large row only where a stage
+        # reads it (the upload).
+        claimed.channel = Channel.objects.get(pk=claimed.channel_id)
+        return claimed
 
     def provider_name(self, publication):
         return publication.channel.platform
@@ -31,7 +34,7 @@ class PublicationStage(StageHandler):
         return publication.channel.platform
 
     def attempt_owner(self, publication):
-        return {"asset": publication.asset, "publication": publication}
+        return {"asset_id": publication.asset_id, "publication": publication}
 
     def fail(self, publication, ctx, error):
         from publishing.services import settle_asset
@@ -62,6 +65,9 @@ class PublishStage(PublicationStage):
     name = "publish"
     queue = "publish"
     states = (Publication.State.PENDING, Publication.State.UPLOADING)
+
+    def load(self, claimed):
+        return self.model.objects.select_related("asset", "channel").get(pk=claimed.pk)
 
     def rate_limit_key(self, publication):
         return (publication.channel.platform, publication.channel.account_id)
