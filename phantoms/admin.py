@@ -56,6 +56,13 @@ def external_link(url: str):
     return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>', url)
 
 
+def admin_page(model_admin, request, template: str, title: str, **context) -> TemplateResponse:
+    """A custom page inside the admin (review queue, breakers): the admin's chrome around `context`."""
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, template, {
+        **model_admin.admin_site.each_context(request), "opts": model_admin.opts, "title": title, **context})
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records written by the pipeline: editing them would falsify what happened."""
 
@@ -143,16 +150,9 @@ class BreakerAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Circuit breakers",
-            "breakers": self._rows(),
-            "can_manage": self.has_manage_permission(request),
-            **(extra_context or {}),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/phantoms/breaker/breakers.html", context)
+        return admin_page(self, request, "admin/phantoms/breaker/breakers.html", "Circuit breakers",
+                          breakers=self._rows(), can_manage=self.has_manage_permission(request),
+                          **(extra_context or {}))
 
     def action_view(self, request, name, action):
         if request.method != "POST":

@@ -14,14 +14,13 @@ from django.core.paginator import Paginator
 from django.db.models import Max
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_fsm import can_proceed, has_transition_perm
 
-from phantoms.admin import ReadOnlyAdmin, badge, external_link
+from phantoms.admin import ReadOnlyAdmin, admin_page, badge, external_link
 from pipeline.models import Asset, DeadLetter, PromptTemplate, StageAttempt, TransitionLog
 from pipeline.services import dead_letters
 from pipeline.services.briefs import BriefError, submit_brief, validate_providers
@@ -310,17 +309,8 @@ class AssetAdmin(admin.ModelAdmin):
              "transitions": [t for t in self.available_transitions(request, asset) if t["name"] != "cancel"]}
             for asset in page.object_list
         ]
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Review queue",
-            "page": page,
-            "items": items,
-            "next": here,
-            "can_review": self.has_review_permission(request),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/pipeline/asset/review_queue.html", context)
+        return admin_page(self, request, "admin/pipeline/asset/review_queue.html", "Review queue",
+                          page=page, items=items, next=here, can_review=self.has_review_permission(request))
 
     def transition_view(self, request, object_id, name):
         if request.method != "POST":
@@ -379,20 +369,13 @@ class AssetAdmin(admin.ModelAdmin):
             else:
                 self._apply_all(request, queryset, name, notes)
                 return None
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"{TRANSITIONS[name][1]}: selected assets",
-            "assets": queryset.order_by("id"),
-            "form": form,
-            "action": request.POST.get("action"),
-            "action_label": TRANSITIONS[name][1],
-            "notes_required": required,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            "select_across": request.POST.get("select_across", "0"),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/pipeline/asset/review_notes.html", context)
+        return admin_page(
+            self, request, "admin/pipeline/asset/review_notes.html", f"{TRANSITIONS[name][1]}: selected assets",
+            assets=queryset.order_by("id"), form=form, action=request.POST.get("action"),
+            action_label=TRANSITIONS[name][1], notes_required=required,
+            action_checkbox_name=admin.helpers.ACTION_CHECKBOX_NAME,
+            select_across=request.POST.get("select_across", "0"),
+        )
 
     @admin.action(description="Approve selected assets", permissions=["review"])
     def approve_selected(self, request, queryset):
