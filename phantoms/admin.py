@@ -63,7 +63,7 @@ def admin_page(model_admin, request, template: str, title: str, **context) -> Te
         **model_admin.admin_site.each_context(request), "opts": model_admin.opts, "title": title, **context})
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyMixin:
     """Records written by the pipeline: editing them would falsify what happened."""
 
     def has_add_permission(self, request, obj=None):
@@ -74,6 +74,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(BreakerEvent)

@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_fsm import can_proceed, has_transition_perm
 
-from phantoms.admin import ReadOnlyAdmin, admin_page, badge, external_link
+from phantoms.admin import ReadOnlyAdmin, ReadOnlyMixin, admin_page, badge, external_link
 from pipeline.models import Asset, DeadLetter, PromptTemplate, StageAttempt, TransitionLog
 from pipeline.services import dead_letters
 from pipeline.services.briefs import BriefError, submit_brief, validate_providers
@@ -57,20 +57,11 @@ def stage_attempt_table(attempts) -> str:
 
 
 # --- inlines: the history of an asset, read-only and oldest first so the newest is at the bottom.
-class HistoryInline(admin.TabularInline):
+class HistoryInline(ReadOnlyMixin, admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         # Whoever may see the asset may see how it got where it is.
@@ -305,7 +296,7 @@ class AssetAdmin(admin.ModelAdmin):
         page = Paginator(queryset, 10).get_page(request.GET.get("page"))
         here = request.get_full_path()
         items = [
-            {"asset": asset, "preview": render_preview(asset),
+            {"asset": asset, "preview": render_preview(asset), "id_suffix": f"-{asset.pk}",
              "transitions": [t for t in self.available_transitions(request, asset) if t["name"] != "cancel"]}
             for asset in page.object_list
         ]
