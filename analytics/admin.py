@@ -1,8 +1,7 @@
 from django.contrib import admin
 
 from analytics.models import MetricReadback
-from phantoms.admin import ReadOnlyAdmin, badge
-from pipeline.admin import admin_link
+from phantoms.admin import ReadOnlyAdmin, admin_link, badge
 
 
 @admin.register(MetricReadback)

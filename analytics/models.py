@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from pipeline.models import Leased
+from phantoms.engine.models import Leased
 
 
 class MetricReadback(Leased):

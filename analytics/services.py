@@ -4,7 +4,7 @@ from django.conf import settings
 
 from analytics.models import MetricReadback
 from analytics.stages import READBACK
-from phantoms.runner import enqueue_on_commit
+from phantoms.engine.queueing import enqueue_on_commit
 
 
 def schedule_readbacks(publication):

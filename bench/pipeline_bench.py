@@ -80,7 +80,7 @@ def bench_channel():
 
 
 def phantoms_pipeline(items: int, worker) -> float:
-    from phantoms.runner import promote_due_jobs
+    from phantoms.engine.queueing import promote_due_jobs
     from pipeline.models import Asset
     from pipeline.services.briefs import submit_brief
 
@@ -108,7 +108,7 @@ def phantoms_pipeline(items: int, worker) -> float:
             promote_due_jobs([q.name for q in worker.queues], worker.connection)
             time.sleep(0.01)
     # Up to the last asset's publication: the worker's own shutdown is not pipeline time.
-    from pipeline.models import TransitionLog
+    from phantoms.engine.models import TransitionLog
 
     last = TransitionLog.objects.filter(asset__in=pks, publication=None, to_state="published").latest("at")
     elapsed = last.at.timestamp() - started

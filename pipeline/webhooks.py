@@ -21,8 +21,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from redis.exceptions import RedisError
 
+from phantoms.engine.queueing import enqueue
+from phantoms.engine.registry import get_stage
 from phantoms.redis import get_redis
-from phantoms.runner import enqueue
 from pipeline.models import Asset
 
 logger = logging.getLogger(__name__)
@@ -104,10 +105,8 @@ def render_callback(request):
             return JsonResponse({"status": "ignored", "asset": asset.pk, "reason": f"render is {status}"})
         if asset.state != Asset.State.RENDERING:
             return JsonResponse({"status": "ignored", "asset": asset.pk, "reason": f"asset is {asset.state}"})
-        from pipeline.stages import STAGES
-
         # The runner claims the asset under a lease, so an extra run is harmless: at worst it skips.
-        enqueue(STAGES["render"], asset.pk)
+        enqueue(get_stage("render"), asset.pk)
     except RedisError as exc:
         # Ask the service to deliver again later; polling finishes the render meanwhile.
         logger.warning("render callback for %s not queued: %s", render_id, exc)

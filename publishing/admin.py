@@ -3,12 +3,10 @@
 from django import forms
 from django.contrib import admin, messages
 
-from phantoms.admin import ReadOnlyAdmin, badge, external_link
-from pipeline.admin import REQUEUE_PERMISSION, admin_link
-from pipeline.models import DeadLetter
-from pipeline.services import dead_letters
+from phantoms.admin import ReadOnlyAdmin, admin_link, badge, external_link
+from phantoms.engine.admin import REQUEUE_PERMISSION
 from publishing.models import Channel, Publication
-from publishing.services import RetryError, retry_publication
+from publishing.services import RetryError, retry_or_requeue
 
 
 class ChannelForm(forms.ModelForm):
@@ -56,7 +54,6 @@ class PublicationAdmin(ReadOnlyAdmin):
               "failed_stage", "attempts", "last_error", "job_id", "next_run_at", "published_at", "created_at",
               "updated_at")
     readonly_fields = fields
-    RETRYABLE = (Publication.State.FAILED, Publication.State.NEEDS_ATTENTION)
 
     def has_retry_permission(self, request, obj=None):
         return request.user.has_perm(REQUEUE_PERMISSION)
@@ -80,21 +77,12 @@ class PublicationAdmin(ReadOnlyAdmin):
     @admin.action(description="Retry selected failed / needs-attention publications", permissions=["retry"])
     def retry_selected(self, request, queryset):
         for publication in queryset.order_by("id"):
-            if publication.state not in self.RETRYABLE:
+            if publication.state not in Publication.RETRYABLE:
                 messages.warning(request, f"Publication {publication.pk} is {publication.state}; not retried.")
                 continue
-            letter = (DeadLetter.objects.filter(publication=publication, status=DeadLetter.Status.OPEN)
-                      .exclude(stage="analytics").order_by("-last_failed_at", "-id").first())
-            if letter is not None:
-                result = dead_letters.requeue(letter.pk, user=request.user)
-                level = messages.SUCCESS if result.requeued else messages.WARNING
-                verb = "requeued" if result.requeued else "not requeued"
-                messages.add_message(request, level, f"Publication {publication.pk}: dead letter {letter.pk} "
-                                                     f"{verb}: {result.detail}.")
-                continue
             try:
-                retry_publication(publication.pk, user=request.user)
+                detail = retry_or_requeue(publication.pk, user=request.user)
             except RetryError as exc:
                 messages.error(request, f"Publication {publication.pk} not retried: {exc}")
             else:
-                messages.success(request, f"Publication {publication.pk} is pending again and queued.")
+                messages.success(request, f"Publication {publication.pk}: {detail}.")

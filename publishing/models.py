@@ -5,7 +5,7 @@ import uuid
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from pipeline.models import Leased
+from phantoms.engine.models import Leased
 
 
 class Platform(models.TextChoices):
@@ -42,6 +42,7 @@ class Publication(FSMModelMixin, Leased):
 
     STAGE_FOR_STATE = {State.PENDING: "publish", State.UPLOADING: "publish", State.PROCESSING: "poll"}
     TERMINAL = {State.PUBLISHED, State.FAILED, State.NEEDS_ATTENTION}
+    RETRYABLE = (State.FAILED, State.NEEDS_ATTENTION)
 
     asset = models.ForeignKey("pipeline.Asset", on_delete=models.CASCADE, related_name="publications")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="publications")
@@ -69,6 +70,10 @@ class Publication(FSMModelMixin, Leased):
     @property
     def current_stage(self) -> str | None:
         return self.STAGE_FOR_STATE.get(self.state)
+
+    def transition_owner(self) -> dict:
+        """A publication's transitions belong to it and to its asset (phantoms.engine.transitions)."""
+        return {"asset_id": self.asset_id, "publication": self}
 
     @transition(field=state, source=[State.PENDING, State.UPLOADING], target=State.UPLOADING)
     def begin_upload(self):

@@ -1,12 +1,16 @@
 """Fan-out on approval and settling an asset once every publication has its outcome."""
 
 from django.db import transaction
+from django.db.models import Q
+from django_fsm import can_proceed
 
-from phantoms.runner import enqueue_on_commit
+from phantoms.engine.models import DeadLetter
+from phantoms.engine.queueing import enqueue_on_commit
+from phantoms.engine.registry import get_stage
+from phantoms.engine.services import dead_letters
+from phantoms.engine.transitions import transit
 from pipeline.models import Asset
-from pipeline.transitions import transit
 from publishing.models import Publication
-from publishing.stages import PUBLISH
 
 TERMINAL = Publication.TERMINAL
 
@@ -23,10 +27,10 @@ def fan_out(asset: Asset) -> int:
         publication = existing.get(channel.pk)
         if publication is None:
             publication = Publication(asset=asset, channel=channel)
-            enqueue_on_commit(PUBLISH, None, row=publication)
+            enqueue_on_commit(get_stage("publish"), None, row=publication)
             publication.save(force_insert=True)
         elif publication.state == Publication.State.PENDING:
-            enqueue_on_commit(PUBLISH, publication.pk)
+            enqueue_on_commit(get_stage("publish"), publication.pk)
     return len(channels)
 
 
@@ -53,29 +57,57 @@ def settle_asset(asset_id: int):
         return asset.state
 
 
+def settle_stuck_assets() -> int:
+    """Assets still `publishing` whose publications all finished (a crash between the two commits).
+
+    A reconciler pass (registered in PublishingConfig.ready); returns how many it settled.
+    """
+    stuck = Asset.objects.filter(state=Asset.State.PUBLISHING).exclude(
+        Q(publications__state__in=list(Publication.STAGE_FOR_STATE))
+    )
+    settled = 0
+    for asset_id in stuck.values_list("pk", flat=True).distinct():
+        if settle_asset(asset_id) != Asset.State.PUBLISHING:
+            settled += 1
+    return settled
+
+
 class RetryError(Exception):
     pass
 
 
-def retry_publication(publication_id: int, user=None) -> Publication:
+def retry_publication(publication_id: int, user=None, *, actor: str = "",
+                      reason: str = "retried by an operator") -> Publication:
     """Send a failed or needs-attention publication back to pending and queue its upload again.
 
-    For publications with an open dead letter, requeue the letter instead (it records who and when).
+    Locks the publication, then its asset (the order every publication path takes).
     """
-    from django_fsm import can_proceed
-
     with transaction.atomic():
         publication = Publication.objects.select_for_update().get(pk=publication_id)
         if not can_proceed(publication.retry):
             raise RetryError(f"publication {publication.pk} is {publication.state}; "
                              "only failed or needs_attention publications can be retried")
         asset = Asset.objects.select_for_update().get(pk=publication.asset_id)
-        transit(publication, "retry", by=user, reason="retried by an operator")
+        transit(publication, "retry", by=user, actor=actor, reason=reason)
         publication.attempts = 0
         publication.lease_owner, publication.lease_expires_at = "", None
         publication.save()
         if asset.state in (Asset.State.FAILED, Asset.State.PARTIALLY_PUBLISHED):
-            transit(asset, "start_publishing", by=user, reason=f"publication {publication.pk} retried")
+            transit(asset, "start_publishing", by=user, actor=actor, reason=f"publication {publication.pk} retried")
             asset.save()
-        enqueue_on_commit(PUBLISH, publication.pk)
+        enqueue_on_commit(get_stage("publish"), publication.pk)
     return publication
+
+
+def retry_or_requeue(publication_id: int, user=None) -> str:
+    """An operator's "retry": through the publication's open dead letter if it has one (so the letter
+    records who requeued it), otherwise straight back to pending. Says what happened."""
+    letter = (DeadLetter.objects.filter(publication_id=publication_id, status=DeadLetter.Status.OPEN)
+              .exclude(stage="analytics").order_by("-last_failed_at", "-id").first())
+    if letter is not None:
+        result = dead_letters.requeue(letter.pk, user=user)
+        if not result.requeued:
+            raise RetryError(f"dead letter {letter.pk} not requeued: {result.detail}")
+        return f"dead letter {letter.pk} requeued: {result.detail}"
+    retry_publication(publication_id, user=user)
+    return "pending again and queued"

@@ -6,17 +6,19 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from analytics.services import schedule_readbacks
+from phantoms.engine.handler import Context, StageHandler
+from phantoms.engine.models import StageAttempt
+from phantoms.engine.queueing import enqueue_on_commit
+from phantoms.engine.transitions import transit
 from phantoms.resilience.errors import NotReady, PermanentError
-from phantoms.runner import Context, StageHandler, enqueue_on_commit
-from pipeline.models import StageAttempt
-from pipeline.transitions import transit
 from publishing.models import Channel, Publication
 from publishing.providers import get_platform_client
+from publishing.services import retry_publication, settle_asset
 
 
 class PublicationStage(StageHandler):
     model = Publication
-    job_path = "publishing.jobs.run_publication_stage"
 
     def load(self, claimed):
         # The claimed row and its channel (platform, token): the asset's large row only where a stage
@@ -37,16 +39,11 @@ class PublicationStage(StageHandler):
         return {"asset_id": publication.asset_id, "publication": publication}
 
     def fail(self, publication, ctx, error):
-        from publishing.services import settle_asset
-
         publication.failed_stage = self.name
         transit(publication, "fail", actor="worker", reason=error)
         transaction.on_commit(lambda: settle_asset(publication.asset_id))
 
     def go_live(self, publication, remote, ctx: Context):
-        from analytics.services import schedule_readbacks
-        from publishing.services import settle_asset
-
         publication.remote_url = remote.url or publication.remote_url
         publication.published_at = timezone.now()
         transit(publication, "went_live", actor="worker")
@@ -54,11 +51,20 @@ class PublicationStage(StageHandler):
         ctx.after_write.append(lambda: settle_asset(publication.asset_id))
 
     def needs_attention(self, publication, ctx, error):
-        from publishing.services import settle_asset
-
         publication.failed_stage = self.name
         transit(publication, "needs_attention", actor="worker", reason=error)
         transaction.on_commit(lambda: settle_asset(publication.asset_id))
+
+    def requeue(self, letter, *, user=None, actor: str = "") -> str:
+        """A failed or parked publication goes back to pending; one still moving is given a job."""
+        publication = Publication.objects.select_for_update().get(pk=letter.publication_id)
+        if publication.state in Publication.RETRYABLE:
+            retry_publication(publication.pk, user=user, actor=actor, reason=f"dead letter {letter.pk} requeued")
+            return f"publication {publication.pk} back to pending"
+        stage = STAGES.get(publication.current_stage or "")
+        if stage:
+            enqueue_on_commit(stage, publication.pk)
+        return f"publication {publication.pk} is {publication.state}; nothing to reset"
 
 
 class PublishStage(PublicationStage):
@@ -77,7 +83,7 @@ class PublishStage(PublicationStage):
         # A publication already in `uploading` may have reached the platform before we lost track
         # of it: ask first, and if nobody can tell, a person decides (never post blind twice).
         if self.may_have_posted(publication, ctx):
-            ctx.notes["unknown_outcome"] = True
+            ctx.outcome_uncertain = True
             existing = client.find_by_ref(str(publication.idempotency_key))
             if existing:
                 return existing

@@ -2,8 +2,8 @@
 
 import itertools
 
+from phantoms.engine.transitions import transit
 from pipeline.models import Asset
-from pipeline.transitions import transit
 from publishing.models import Channel, Publication
 
 _ids = itertools.count(1)
@@ -91,7 +91,7 @@ def make_letter(asset: Asset, *, stage: str = "script", publication: Publication
     """An open dead letter for `asset` (and `publication`), failed now unless told otherwise."""
     from django.utils import timezone
 
-    from pipeline.models import DeadLetter
+    from phantoms.engine.models import DeadLetter
 
     now = timezone.now()
     fields.setdefault("queue", "publish" if stage == "poll" else stage)

@@ -4,7 +4,7 @@ import django_rq
 from django.conf import settings as django_settings
 from rq import SimpleWorker
 
-from phantoms import runner
+from phantoms.engine import queueing
 from phantoms.redis import get_redis
 from phantoms.resilience.breakers import forget_breakers
 
@@ -38,7 +38,7 @@ def queues():
 
 
 def promote_due_jobs():
-    runner.promote_due_jobs([q.name for q in queues()], django_rq.get_connection("script"))
+    queueing.promote_due_jobs([q.name for q in queues()], django_rq.get_connection("script"))
 
 
 def pending_jobs() -> int:

@@ -6,7 +6,7 @@ import time
 import pytest
 import redis
 
-from phantoms.models import BreakerEvent
+from phantoms.engine.models import BreakerEvent
 from phantoms.resilience import ratelimit
 from phantoms.resilience.breakers import Breaker, forget_breakers, get_breaker
 from phantoms.resilience.errors import BreakerOpen, PermanentError, RateLimited, TransientError

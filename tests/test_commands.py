@@ -1,4 +1,4 @@
-"""`manage.py requeue_dead_letters` and `manage.py pipeline_status` as DESIGN.md describes them."""
+"""`manage.py requeue_dead_letters` and `manage.py pipeline_status` as the README describes them."""
 
 import json
 from datetime import timedelta
@@ -10,8 +10,9 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from phantoms.engine.models import DeadLetter
 from phantoms.resilience.breakers import get_breaker
-from pipeline.models import Asset, DeadLetter
+from pipeline.models import Asset
 from publishing.models import Publication
 from tests.factories import (
     make_asset,
@@ -178,13 +179,13 @@ def status_rows():
     publishing = make_publishing_asset()
     make_publication_in(publishing, make_channel(), Publication.State.PUBLISHED)
     make_publication_in(publishing, make_channel(), Publication.State.PENDING)
-    django_rq.get_queue("voice").enqueue("pipeline.jobs.run_asset_stage", 1, "voice")
+    django_rq.get_queue("voice").enqueue("phantoms.engine.jobs.run_stage", 1, "voice")
     get_breaker("youtube").force_open("test")
 
 
 def test_pipeline_status_json(run, status_rows):
     status = json.loads(run("pipeline_status", "--json"))
-    assert set(status) == {"assets", "publications", "queues", "breakers", "dead_letters"}
+    assert set(status) == {"assets", "publications", "readbacks", "queues", "breakers", "dead_letters"}
     assert status["assets"] == {"scripting": 2, "awaiting_review": 1, "failed": 2, "publishing": 1}
     assert status["publications"] == {"published": 1, "pending": 1}
     assert status["dead_letters"] == {"open": 1, "by_stage": {"render": 1}}

@@ -2,9 +2,9 @@
 
 import pytest
 
+from phantoms.engine.services.reconciler import reconcile
 from pipeline.models import Asset
 from pipeline.services.briefs import submit_brief
-from pipeline.services.reconciler import reconcile
 from pipeline.services.review import approve_asset
 from publishing.models import Publication
 from sandbox.services import ledger_summary

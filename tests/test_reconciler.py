@@ -1,4 +1,7 @@
-"""The reconciler rebuilds every missing job from the database (DESIGN principle 1), and only those."""
+"""The reconciler rebuilds every missing job from the database, and only those.
+
+(docs/architecture.md, "Truth and transport")
+"""
 
 from datetime import UTC, timedelta
 
@@ -8,9 +11,9 @@ from django.utils import timezone
 from rq.job import Job, JobStatus
 
 from analytics.models import MetricReadback
-from phantoms import runner
+from phantoms.engine import queueing
+from phantoms.engine.services.reconciler import reconcile
 from pipeline.models import Asset
-from pipeline.services.reconciler import reconcile
 from pipeline.stages import STAGES
 from publishing.models import Publication
 from tests.factories import make_asset, make_channel, make_publication_in, make_publishing_asset
@@ -43,7 +46,7 @@ def test_after_a_flush_every_working_row_gets_its_job_back_once():
     for state in (Publication.State.PUBLISHED, Publication.State.FAILED, Publication.State.NEEDS_ATTENTION):
         make_publication_in(parent, make_channel(), state)
     for asset in working:  # jobs existed once...
-        runner.enqueue(STAGES[asset.current_stage], asset.pk)
+        queueing.enqueue(STAGES[asset.current_stage], asset.pk)
     flush_redis()  # ...and Redis lost them
 
     assert reconcile() == {"assets": 3, "publications": 3, "readbacks": 0, "settled": 0}
@@ -54,7 +57,7 @@ def test_after_a_flush_every_working_row_gets_its_job_back_once():
         job = fetch(asset.job_id)
         assert job.args == (asset.pk, asset.current_stage)
         assert job.origin == asset.current_stage
-        assert job.func_name == "pipeline.jobs.run_asset_stage"
+        assert job.func_name == "phantoms.engine.jobs.run_stage"
     for state, publication in unsettled.items():
         publication.refresh_from_db()
         job = fetch(publication.job_id)
@@ -88,8 +91,8 @@ def test_a_live_lease_is_left_alone_and_an_expired_one_is_not():
 def test_a_job_still_in_redis_is_not_duplicated():
     queued = make_asset(Asset.State.SCRIPTING)
     deferred = make_asset(Asset.State.RENDERING)
-    runner.enqueue(STAGES["script"], queued.pk)
-    runner.enqueue(STAGES["render"], deferred.pk, delay=300)
+    queueing.enqueue(STAGES["script"], queued.pk)
+    queueing.enqueue(STAGES["render"], deferred.pk, delay=300)
 
     assert reconcile() == NOTHING
     assert queue("script").count == 1
@@ -101,7 +104,7 @@ def test_a_job_left_started_by_a_killed_worker_is_replaced_once_its_lease_expire
     killed = make_asset(Asset.State.RENDERING)
     working = make_asset(Asset.State.RENDERING)
     for asset in (killed, working):
-        job = runner.enqueue(STAGES["render"], asset.pk)
+        job = queueing.enqueue(STAGES["render"], asset.pk)
         job.set_status(JobStatus.STARTED)  # what a worker leaves behind when SIGKILLed mid-job
     Asset.objects.filter(pk=killed.pk).update(lease_owner="dead", lease_expires_at=now - timedelta(seconds=5))
     Asset.objects.filter(pk=working.pk).update(lease_owner="alive", lease_expires_at=now + timedelta(seconds=60))

@@ -7,25 +7,26 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from phantoms import runner
+from phantoms.engine import claim, outcome, runner
+from phantoms.engine.handler import StageHandler
+from phantoms.engine.models import DeadLetter, StageAttempt
+from phantoms.engine.transitions import transit
 from phantoms.resilience.breakers import get_breaker
 from phantoms.resilience.errors import PermanentError, RateLimited, TransientError
-from pipeline.models import Asset, DeadLetter, StageAttempt
-from pipeline.transitions import transit
+from pipeline.models import Asset
 from tests.factories import advance, make_asset
 from tests.helpers import queues
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class ScriptedStage(runner.StageHandler):
+class ScriptedStage(StageHandler):
     """A stage over real assets whose provider call does what the test says, and counts calls."""
 
     name = "script"
     queue = "script"
     model = Asset
     states = (Asset.State.SCRIPTING,)
-    job_path = "pipeline.jobs.run_asset_stage"
 
     def __init__(self, outcomes, breaker=None):
         self.outcomes = list(outcomes)
@@ -96,25 +97,25 @@ def test_two_concurrent_copies_have_one_effect():
 @pytest.mark.parametrize("returning", [True, False], ids=["update-returning", "update-then-select"])
 def test_a_claim_takes_a_free_row_once_and_reads_it(monkeypatch, returning):
     # Without RETURNING (SQLite before 3.35) the claim is an UPDATE followed by a read.
-    monkeypatch.setattr(runner, "_has_returning", lambda: returning)
+    monkeypatch.setattr(claim, "_has_returning", lambda: returning)
     asset = make_asset(Asset.State.SCRIPTING, title="Claimed")
     stage = ScriptedStage([])
 
-    claimed = runner._claim(stage, asset.pk, "worker-a")
+    claimed = claim.claim(stage, asset.pk, "worker-a")
     assert (claimed.pk, claimed.state, claimed.title, claimed.lease_owner) == (
         asset.pk, Asset.State.SCRIPTING, "Claimed", "worker-a")
     assert claimed.lease_expires_at > timezone.now()
-    assert runner._claim(stage, asset.pk, "worker-b") is None  # leased
+    assert claim.claim(stage, asset.pk, "worker-b") is None  # leased
     Asset.objects.filter(pk=asset.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    assert runner._claim(stage, asset.pk, "worker-b").lease_owner == "worker-b"  # expired: taken over
+    assert claim.claim(stage, asset.pk, "worker-b").lease_owner == "worker-b"  # expired: taken over
     advance(asset, "script_done")
     Asset.objects.filter(pk=asset.pk).update(lease_owner="", lease_expires_at=None)
-    assert runner._claim(stage, asset.pk, "worker-c") is None  # moved on
+    assert claim.claim(stage, asset.pk, "worker-c") is None  # moved on
 
 
 def test_live_lease_held_elsewhere_means_nothing_to_do():
     asset = make_asset(Asset.State.SCRIPTING)
-    assert runner._claim(ScriptedStage([]), asset.pk, "other-worker")
+    assert claim.claim(ScriptedStage([]), asset.pk, "other-worker")
     stage = ScriptedStage(["ok"])
     assert runner.run(stage, asset.pk) == "skipped"
     assert stage.calls == 0
@@ -205,7 +206,7 @@ def test_commit_after_losing_the_row_is_superseded():
 
 def test_backoff_grows_and_is_capped(settings):
     settings.BACKOFF_BASE, settings.BACKOFF_CAP = 1.0, 10.0
-    delays = [runner.backoff_delay(n) for n in range(1, 8) for _ in range(50)]
+    delays = [outcome.backoff_delay(n) for n in range(1, 8) for _ in range(50)]
     assert all(1.0 <= d <= 10.0 for d in delays)
-    assert max(runner.backoff_delay(1) for _ in range(200)) <= 2.0
-    assert max(runner.backoff_delay(6) for _ in range(200)) > 5.0
+    assert max(outcome.backoff_delay(1) for _ in range(200)) <= 2.0
+    assert max(outcome.backoff_delay(6) for _ in range(200)) > 5.0

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from analytics.models import MetricReadback
-from phantoms import runner
-from pipeline.models import Asset, StageAttempt, TransitionLog
+from phantoms.engine import runner
+from phantoms.engine.models import StageAttempt, TransitionLog
+from pipeline.models import Asset
 from pipeline.services.review import approve_asset
 from pipeline.stages import STAGES
 from publishing.models import Publication

@@ -3,8 +3,9 @@
 import pytest
 from django_fsm import TransitionNotAllowed, can_proceed, has_transition_perm
 
-from pipeline.models import Asset, TransitionLog
-from pipeline.transitions import transit
+from phantoms.engine.models import TransitionLog
+from phantoms.engine.transitions import transit
+from pipeline.models import Asset
 from publishing.models import Publication
 from tests.factories import advance, make_asset, make_channel, make_publication_in, make_user
 
@@ -201,7 +202,7 @@ def test_transitions_without_a_permission_are_open_to_any_user():
 
 @pytest.mark.django_db
 def test_transitions_recorded_together_land_in_one_insert_in_order(django_assert_num_queries):
-    from pipeline.transitions import recorded_together
+    from phantoms.engine.transitions import recorded_together
 
     asset = make_asset(A.RENDERING)
     with django_assert_num_queries(1), recorded_together():
@@ -216,7 +217,7 @@ def test_transitions_recorded_together_land_in_one_insert_in_order(django_assert
 
 @pytest.mark.django_db
 def test_a_block_that_raises_records_nothing():
-    from pipeline.transitions import recorded_together
+    from phantoms.engine.transitions import recorded_together
 
     asset = make_asset(A.RENDERING)
     before = TransitionLog.objects.filter(asset=asset).count()

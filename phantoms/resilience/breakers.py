@@ -1,6 +1,6 @@
 """One circuit breaker per integration, its state shared by every process through Redis.
 
-pybreaker does the counting; this module covers its edges (DESIGN principle 4):
+pybreaker does the counting; this module covers its edges (docs/architecture.md, "Breakers"):
 - it counts every exception, so failures that say nothing about the provider's health
   (permanent errors, rate limits) are excluded;
 - its Redis storage reports "closed" when Redis cannot be read, which would let every worker
@@ -56,7 +56,7 @@ class RecordingListener(pybreaker.CircuitBreakerListener):
         self._last_error.value = str(exc)[:2000]
 
     def state_change(self, cb, old_state, new_state):
-        from phantoms.models import BreakerEvent
+        from phantoms.engine.models import BreakerEvent
 
         old = old_state.name if old_state else ""
         if not self._first_to_see(cb.name, new_state.name):

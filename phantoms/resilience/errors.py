@@ -1,4 +1,4 @@
-"""The failure classes of DESIGN principle 5. Every provider adapter raises one of these.
+"""The failure classes of docs/architecture.md, "Failure classes". Every provider adapter raises one of these.
 
 The stage runner decides what happens next from the class alone: a transient failure is
 retried with backoff, a rate limit is deferred, a permanent failure is dead-lettered at once

@@ -3,12 +3,12 @@
 import logging
 
 from django import template
-from django.db.models import Count
 from django.urls import reverse
 
 from phantoms.admin import STATE_COLOURS
-from pipeline.models import Asset, DeadLetter
-from pipeline.services.status import breaker_states, queue_depths
+from phantoms.engine.models import DeadLetter
+from phantoms.engine.selectors import breaker_states, open_dead_letters, queue_depths, state_counts
+from pipeline.models import Asset
 from publishing.models import Publication
 
 logger = logging.getLogger("phantoms.admin")
@@ -18,24 +18,24 @@ register = template.Library()
 @register.simple_tag
 def phantoms_dashboard() -> dict:
     assets_url = reverse("admin:pipeline_asset_changelist")
-    counts = dict(Asset.objects.values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+    counts = state_counts(Asset)
     asset_states = [
         {"state": value, "label": label, "count": counts.get(value, 0), "colour": STATE_COLOURS.get(value),
          "url": f"{assets_url}?state__exact={value}"}
         for value, label in Asset.State.choices
     ]
     publications_url = reverse("admin:publishing_publication_changelist")
-    attention = Publication.objects.filter(state=Publication.State.NEEDS_ATTENTION).count()
-    letters_url = reverse("admin:pipeline_deadletter_changelist")
+    attention = state_counts(Publication).get(Publication.State.NEEDS_ATTENTION, 0)
+    letters_url = reverse("admin:engine_deadletter_changelist")
     dashboard = {
         "asset_states": asset_states,
         "awaiting_review": counts.get(Asset.State.AWAITING_REVIEW, 0),
         "review_url": reverse("admin:pipeline_asset_review"),
-        "open_letters": DeadLetter.objects.filter(status=DeadLetter.Status.OPEN).count(),
+        "open_letters": open_dead_letters().count(),
         "letters_url": f"{letters_url}?status__exact={DeadLetter.Status.OPEN}",
         "needs_attention": attention,
         "attention_url": f"{publications_url}?state__exact={Publication.State.NEEDS_ATTENTION}",
-        "breakers_url": reverse("admin:phantoms_breaker_changelist"),
+        "breakers_url": reverse("admin:engine_breaker_changelist"),
         "breakers_not_closed": None,
         "queues": None,
         "redis_error": "",

@@ -1,31 +1,10 @@
 from rest_framework import serializers
 
-from pipeline.models import Asset, DeadLetter, StageAttempt, TransitionLog
-from pipeline.providers import REGISTRY
-from publishing.models import Channel, Publication
-
-
-class StageAttemptSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = StageAttempt
-        fields = ["id", "stage", "provider", "number", "outcome", "error", "started_at", "finished_at",
-                  "duration_ms", "publication"]
-
-
-class TransitionSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = TransitionLog
-        fields = ["from_state", "to_state", "actor", "reason", "at", "publication"]
-
-
-class PublicationSerializer(serializers.ModelSerializer):
-    platform = serializers.CharField(source="channel.platform", read_only=True)
-    channel_name = serializers.CharField(source="channel.name", read_only=True)
-
-    class Meta:
-        model = Publication
-        fields = ["id", "asset", "channel", "channel_name", "platform", "state", "remote_id", "remote_url",
-                  "attempts", "last_error", "failed_stage", "published_at", "created_at", "updated_at"]
+from phantoms.engine.api.serializers import StageAttemptSerializer, TransitionSerializer
+from pipeline.models import Asset
+from pipeline.services.briefs import BriefError, validate_providers
+from publishing.api.serializers import PublicationSerializer
+from publishing.models import Channel
 
 
 class AssetSerializer(serializers.ModelSerializer):
@@ -66,24 +45,13 @@ class BriefSerializer(serializers.Serializer):
     providers = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
 
     def validate_providers(self, providers):
-        for stage, name in providers.items():
-            if stage not in REGISTRY:
-                raise serializers.ValidationError(f"unknown stage {stage!r}; stages are {', '.join(REGISTRY)}")
-            if name not in REGISTRY[stage]:
-                raise serializers.ValidationError(
-                    f"unknown {stage} provider {name!r}; choose one of {', '.join(sorted(REGISTRY[stage]))}")
-        return providers
+        try:
+            return validate_providers(providers)
+        except BriefError as exc:
+            raise serializers.ValidationError(exc.problem)
 
 
 class ReviewSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     rewrite = serializers.BooleanField(required=False, default=False,
                                        help_text="Send back to scripting with the notes instead of rejecting.")
-
-
-class DeadLetterSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = DeadLetter
-        fields = ["id", "asset", "publication", "stage", "queue", "platform", "job_id", "error_class",
-                  "error_message", "traceback", "attempts", "first_failed_at", "last_failed_at", "status",
-                  "requeued_at", "requeued_by"]

@@ -1,26 +1,17 @@
-"""The integration API: thin views over the pipeline's services."""
+"""The integration API for assets: thin views over the pipeline's services."""
 
 import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.decorators import action, api_view
+from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from pipeline.api.serializers import (
-    AssetDetailSerializer,
-    AssetSerializer,
-    BriefSerializer,
-    DeadLetterSerializer,
-    PublicationSerializer,
-    ReviewSerializer,
-)
-from pipeline.models import Asset, DeadLetter
-from pipeline.services import dead_letters, review
+from pipeline.api.serializers import AssetDetailSerializer, AssetSerializer, BriefSerializer, ReviewSerializer
+from pipeline.models import Asset
+from pipeline.services import review
 from pipeline.services.briefs import BriefError, submit_brief
-from pipeline.services.status import breaker_states, pipeline_status
-from publishing.models import Publication
 
 
 class AssetFilter(django_filters.FilterSet):
@@ -59,11 +50,6 @@ class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         key = request.headers.get("Idempotency-Key") or None
         if key and len(key) > 200:
             raise ValidationError({"Idempotency-Key": ["must be at most 200 characters"]})
-        if key:
-            existing = Asset.objects.filter(idempotency_key=key).first()
-            if existing:
-                return Response(AssetSerializer(existing, context={"request": request}).data,
-                                status=status.HTTP_200_OK)
         brief = BriefSerializer(data=request.data)
         brief.is_valid(raise_exception=True)
         try:
@@ -97,46 +83,3 @@ class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         return self._review(request, pk, review.reject_asset, rewrite=True)
-
-
-class PublicationViewSet(viewsets.ReadOnlyModelViewSet):
-    queryset = Publication.objects.select_related("channel").order_by("-created_at", "-id")
-    serializer_class = PublicationSerializer
-    filterset_fields = {"state": ["exact"], "asset": ["exact"], "channel__platform": ["exact"]}
-
-
-class DeadLetterFilter(django_filters.FilterSet):
-    since = django_filters.IsoDateTimeFilter(field_name="last_failed_at", lookup_expr="gte")
-    platform = django_filters.CharFilter()
-
-    class Meta:
-        model = DeadLetter
-        fields = ["stage", "queue", "platform", "error_class", "status", "asset"]
-
-
-class DeadLetterViewSet(viewsets.ReadOnlyModelViewSet):
-    queryset = DeadLetter.objects.order_by("-last_failed_at", "-id")
-    serializer_class = DeadLetterSerializer
-    filterset_class = DeadLetterFilter
-
-    @extend_schema(request=None, responses={200: DeadLetterSerializer, 409: None})
-    @action(detail=True, methods=["post"])
-    def requeue(self, request, pk=None):
-        if not request.user.has_perm("pipeline.requeue_deadletter"):
-            raise PermissionDenied("you need the 'requeue dead letter' permission")
-        get_object_or_404(DeadLetter, pk=pk)
-        result = dead_letters.requeue(int(pk), user=request.user)
-        data = {**DeadLetterSerializer(result.letter).data, "requeued": result.requeued, "detail": result.detail}
-        return Response(data, status=status.HTTP_200_OK if result.requeued else status.HTTP_409_CONFLICT)
-
-
-@extend_schema(responses={200: dict})
-@api_view(["GET"])
-def breakers(request):
-    return Response(breaker_states())
-
-
-@extend_schema(responses={200: dict})
-@api_view(["GET"])
-def metrics(request):
-    return Response(pipeline_status())

@@ -1,6 +1,6 @@
 """The openai SDK set up the way every adapter here needs it, and its exceptions in our failure classes.
 
-One layer owns retries (DESIGN principle 5): the runner. So the SDK's own retries are off and every
+One layer owns retries (docs/architecture.md, "Failure classes"): the runner. So the SDK's own retries are off and every
 call carries its own timeout. The SDK is handed a plain httpx client, the HTTP stack every other
 integration uses (and the one respx can record and replay in tests).
 """

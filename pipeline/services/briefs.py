@@ -2,11 +2,11 @@
 
 from django.db import IntegrityError, transaction
 
-from phantoms.runner import enqueue_on_commit
+from phantoms.engine.queueing import enqueue_on_commit
+from phantoms.engine.registry import get_stage
+from phantoms.engine.transitions import transit
 from pipeline.models import Asset
 from pipeline.providers import REGISTRY
-from pipeline.stages import STAGES
-from pipeline.transitions import transit
 
 
 class BriefError(ValueError):
@@ -49,7 +49,7 @@ def submit_brief(*, brief: str, channels=(), title: str = "", target_duration_se
             )
             asset.channels.set(channels)
             transit(asset, "submit", by=user, reason="brief submitted")
-            enqueue_on_commit(STAGES["script"], asset.pk, row=asset)
+            enqueue_on_commit(get_stage("script"), asset.pk, row=asset)
             asset.save(update_fields=["state", "job_id", "next_run_at", "updated_at"])
     except IntegrityError:
         # Two requests with one key raced; the other one won.

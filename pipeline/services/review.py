@@ -4,10 +4,11 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
-from phantoms.runner import enqueue_on_commit
+from phantoms.engine.queueing import enqueue_on_commit
+from phantoms.engine.registry import get_stage
+from phantoms.engine.transitions import transit
 from pipeline.models import Asset
-from pipeline.stages import STAGES
-from pipeline.transitions import transit
+from publishing.services import fan_out, settle_asset
 
 
 class ReviewError(Exception):
@@ -39,8 +40,6 @@ def approve(asset: Asset, *, user=None, notes: str = "") -> Asset:
     The render stage calls this directly when auto-approval is on, so the render's outcome, the
     approval and the new publications land in one commit.
     """
-    from publishing.services import fan_out, settle_asset
-
     _check(asset, "approve", user)
     _record_review(asset, user, notes)
     transit(asset, "approve", by=user, reason=notes or "approved")
@@ -73,7 +72,7 @@ def reject_asset(asset_id: int, *, user=None, notes: str = "", rewrite: bool = F
             asset.attempts = 0
         asset.save(update_fields=[*REVIEW_FIELDS, "attempts"])
         if rewrite:
-            enqueue_on_commit(STAGES["script"], asset.pk)
+            enqueue_on_commit(get_stage("script"), asset.pk)
     return asset
 
 

@@ -13,7 +13,7 @@ def _media_root(settings, tmp_path):
 @pytest.fixture
 def staff_client(client, db):
     """A staff user who may see and edit assets and dead letters, but not review, requeue or manage breakers."""
-    user = make_staff(perms=["pipeline.view_asset", "pipeline.change_asset", "pipeline.view_deadletter",
+    user = make_staff(perms=["pipeline.view_asset", "pipeline.change_asset", "engine.view_deadletter",
                              "publishing.view_publication"])
     client.force_login(user)
     return client

@@ -7,9 +7,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from pipeline.models import Asset, DeadLetter
+from phantoms.engine.models import DeadLetter
+from phantoms.engine.transitions import transit
+from pipeline.models import Asset
 from pipeline.script_format import compose_template_script
-from pipeline.transitions import transit
 from publishing.models import Channel, Publication
 from tests import factories as shared
 from tests.factories import ASSET_PATH

@@ -1,7 +1,8 @@
 import pytest
 from django.urls import reverse
 
-from pipeline.models import Asset, StageAttempt
+from phantoms.engine.models import StageAttempt
+from pipeline.models import Asset
 from tests.admin.conftest import queued
 from tests.admin.factories import make_asset, make_channel
 

@@ -2,17 +2,17 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from phantoms.models import BreakerEvent
+from phantoms.engine.models import BreakerEvent
 from phantoms.resilience.breakers import get_breaker
 from tests.admin.factories import make_staff
 
 pytestmark = pytest.mark.django_db
 
-PAGE_URL = reverse("admin:phantoms_breaker_changelist")
+PAGE_URL = reverse("admin:engine_breaker_changelist")
 
 
 def action_url(name, action):
-    return reverse("admin:phantoms_breaker_action", args=[name, action])
+    return reverse("admin:engine_breaker_action", args=[name, action])
 
 
 def test_page_lists_every_breaker(admin_client):

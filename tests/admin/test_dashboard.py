@@ -20,10 +20,10 @@ def test_index_shows_counts_linking_to_filtered_pages(admin_client):
     assert '<span class="ph-count">2</span>awaiting review' in html
     assert '<span class="ph-count">1</span>open dead letter' in html
     assert "youtube open" in html
-    assert reverse("admin:phantoms_breaker_changelist") in html
+    assert reverse("admin:engine_breaker_changelist") in html
 
 
 def test_dead_letter_link_lands_on_open_letters(admin_client):
     make_dead_letter(make_asset(Asset.State.FAILED, failed_stage="script"))
-    response = admin_client.get(reverse("admin:pipeline_deadletter_changelist") + "?status__exact=open")
+    response = admin_client.get(reverse("admin:engine_deadletter_changelist") + "?status__exact=open")
     assert response.context["cl"].result_count == 1

@@ -4,13 +4,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from pipeline.models import Asset, DeadLetter, StageAttempt, TransitionLog
+from phantoms.engine.models import DeadLetter, StageAttempt, TransitionLog
+from pipeline.models import Asset
 from tests.admin.conftest import queued, texts
 from tests.admin.factories import make_asset, make_dead_letter
 
 pytestmark = pytest.mark.django_db
 
-CHANGELIST_URL = reverse("admin:pipeline_deadletter_changelist")
+CHANGELIST_URL = reverse("admin:engine_deadletter_changelist")
 
 
 def test_requeue_twice_resumes_the_asset_once(admin_client, transactional_db):
@@ -48,7 +49,7 @@ def test_requeue_needs_permission(staff_client):
     assert page.status_code == 200
     assert "requeue_selected" not in page.content.decode()
     staff_client.post(CHANGELIST_URL, {"action": "requeue_selected", "_selected_action": [letter.pk]})
-    assert staff_client.post(reverse("admin:pipeline_deadletter_requeue", args=[letter.pk])).status_code == 403
+    assert staff_client.post(reverse("admin:engine_deadletter_requeue", args=[letter.pk])).status_code == 403
 
     letter.refresh_from_db()
     asset.refresh_from_db()
@@ -78,18 +79,18 @@ def test_detail_shows_traceback_and_attempt_history(admin_client):
                                 error="503 from render service")
     letter = make_dead_letter(asset, stage="render", traceback="Traceback (most recent call last):\n  <boom>")
 
-    response = admin_client.get(reverse("admin:pipeline_deadletter_change", args=[letter.pk]))
+    response = admin_client.get(reverse("admin:engine_deadletter_change", args=[letter.pk]))
     html = response.content.decode()
     assert '<pre class="ph-pre">Traceback (most recent call last):\n  &lt;boom&gt;</pre>' in html
     assert "503 from render service" in html
-    assert reverse("admin:pipeline_deadletter_requeue", args=[letter.pk]) in html
-    assert admin_client.get(reverse("admin:pipeline_deadletter_add")).status_code == 403
+    assert reverse("admin:engine_deadletter_requeue", args=[letter.pk]) in html
+    assert admin_client.get(reverse("admin:engine_deadletter_add")).status_code == 403
 
 
 def test_requeue_button_on_detail_page(admin_client, transactional_db):
     asset = make_asset(Asset.State.FAILED, failed_stage="script")
     letter = make_dead_letter(asset)
-    admin_client.post(reverse("admin:pipeline_deadletter_requeue", args=[letter.pk]))
+    admin_client.post(reverse("admin:engine_deadletter_requeue", args=[letter.pk]))
     asset.refresh_from_db()
     assert asset.state == Asset.State.SCRIPTING
     assert queued("script") == 1

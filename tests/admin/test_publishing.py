@@ -1,7 +1,8 @@
 import pytest
 from django.urls import reverse
 
-from pipeline.models import Asset, DeadLetter
+from phantoms.engine.models import DeadLetter
+from pipeline.models import Asset
 from publishing.models import Channel, Publication
 from tests.admin.conftest import queued, texts
 from tests.admin.factories import make_asset, make_channel, make_dead_letter, make_publication
@@ -42,7 +43,7 @@ def test_retry_without_dead_letter_uses_retry_publication(admin_client, transact
     assert failed.state == Publication.State.PENDING
     assert queued("publish") == 1
     messages = texts(response)
-    assert f"Publication {failed.pk} is pending again and queued." in messages
+    assert f"Publication {failed.pk}: pending again and queued." in messages
     assert f"Publication {live.pk} is pending; not retried." in messages
 
 

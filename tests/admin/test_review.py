@@ -1,7 +1,8 @@
 import pytest
 from django.urls import reverse
 
-from pipeline.models import Asset, TransitionLog
+from phantoms.engine.models import TransitionLog
+from pipeline.models import Asset
 from publishing.models import Publication
 from tests.admin.conftest import queued, texts
 from tests.admin.factories import make_asset, make_channel

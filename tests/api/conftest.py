@@ -34,7 +34,7 @@ def reviewer(db):
 
 @pytest.fixture
 def operator(db):
-    return client_for(make_user("operator", perms=["pipeline.requeue_deadletter"]))
+    return client_for(make_user("operator", perms=["engine.requeue_deadletter"]))
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rq.job import Job
 
-from pipeline.models import Asset, StageAttempt, TransitionLog
+from phantoms.engine.models import StageAttempt, TransitionLog
+from pipeline.models import Asset
 from publishing.models import Publication
 from tests.factories import make_asset, make_channel, make_publication_in, make_publishing_asset
 

@@ -7,8 +7,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from phantoms.engine.models import DeadLetter
 from phantoms.resilience.breakers import get_breaker
-from pipeline.models import Asset, DeadLetter
+from pipeline.models import Asset
 from publishing.models import Publication
 from tests.factories import (
     make_asset,
@@ -152,7 +153,7 @@ def test_metrics_counts_everything(api):
     make_publication_in(publishing, make_channel(), P.PROCESSING)
     make_publication_in(publishing, make_channel(), P.PROCESSING)
     make_publication_in(publishing, make_channel(), P.FAILED)
-    django_rq.get_queue("script").enqueue("pipeline.jobs.run_asset_stage", 1, "script")
+    django_rq.get_queue("script").enqueue("phantoms.engine.jobs.run_stage", 1, "script")
 
     response = api.get("/api/metrics/")
     assert response.status_code == 200

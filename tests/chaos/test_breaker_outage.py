@@ -5,9 +5,8 @@ import time
 import pytest
 from django.db.models import Sum
 
-from phantoms.models import BreakerEvent
+from phantoms.engine.models import BreakerEvent, DeadLetter, StageAttempt
 from phantoms.resilience.breakers import forget_breakers, get_breaker
-from pipeline.models import DeadLetter, StageAttempt
 from publishing.models import Publication
 from sandbox.faults import call_count, clear_faults, set_faults
 from sandbox.services import ledger_summary

@@ -4,7 +4,7 @@ import django_rq
 import pytest
 from rq import SimpleWorker
 
-from pipeline.services.chaos import ChaosConfig, Scenario
+from ops.chaos import ChaosConfig, Scenario
 from publishing.models import Publication
 from tests.helpers import promote_due_jobs, queues
 

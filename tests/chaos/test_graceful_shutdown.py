@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from pipeline.models import Asset, StageAttempt
+from phantoms.engine.models import StageAttempt
+from pipeline.models import Asset
 from tests.chaos.common import platform_channels, submit
 from tests.workers import kill_group, start_worker, wait_for
 

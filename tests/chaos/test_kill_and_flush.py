@@ -4,8 +4,9 @@ import time
 
 import pytest
 
-from pipeline.models import Asset, StageAttempt, TransitionLog
-from pipeline.services.reconciler import reconcile
+from phantoms.engine.models import StageAttempt, TransitionLog
+from phantoms.engine.services.reconciler import reconcile
+from pipeline.models import Asset
 from pipeline.services.review import approve_asset
 from publishing.models import Publication
 from sandbox.faults import clear_faults, set_faults

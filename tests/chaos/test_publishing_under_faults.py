@@ -5,7 +5,8 @@ import io
 import pytest
 from django.core.management import call_command
 
-from pipeline.models import Asset, DeadLetter, StageAttempt
+from phantoms.engine.models import DeadLetter, StageAttempt
+from pipeline.models import Asset
 from publishing.models import Publication
 from sandbox.faults import clear_faults, fault_counts, set_faults
 from sandbox.models import SandboxPost

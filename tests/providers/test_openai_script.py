@@ -5,7 +5,7 @@ import json
 import httpx
 import pytest
 
-from phantoms import runner
+from phantoms.engine import runner
 from phantoms.resilience.errors import PermanentError, RateLimited, TransientError
 from pipeline.models import Asset, PromptTemplate
 from pipeline.providers.openai_client import InvalidOutput

@@ -15,12 +15,13 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from phantoms import runner
+from phantoms.engine import runner
+from phantoms.engine.handler import Context
+from phantoms.engine.models import DeadLetter
 from phantoms.resilience.errors import NotReady, PermanentError, TransientError
-from phantoms.runner import Context
 from pipeline.media.ffmpeg import ffmpeg_exe, probe
 from pipeline.media.render import RenderSpec
-from pipeline.models import Asset, DeadLetter
+from pipeline.models import Asset
 from pipeline.providers.render.remote import RemoteRenderer
 from pipeline.stages import STAGES
 from sandbox.models import SandboxRender

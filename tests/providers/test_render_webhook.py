@@ -58,7 +58,7 @@ def test_a_valid_callback_queues_the_render_stage_at_once(client, asset, status)
 
     assert response.status_code == 200 and response.json() == {"status": "queued", "asset": asset.pk}
     jobs = render_jobs(asset.pk)
-    assert len(jobs) == 1 and jobs[0].func_name == "pipeline.jobs.run_asset_stage"
+    assert len(jobs) == 1 and jobs[0].func_name == "phantoms.engine.jobs.run_stage"
     asset.refresh_from_db()
     assert asset.job_id == jobs[0].id
     assert asset.state == Asset.State.RENDERING  # the callback itself changes nothing

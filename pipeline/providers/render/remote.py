@@ -1,6 +1,6 @@
 """A render service in the shape of Shotstack's Edit API: submit a timeline, get an id, poll (or be called back).
 
-No worker waits for a render (DESIGN principle 7). Each run of the render stage does one step:
+No worker waits for a render (docs/architecture.md, "Stage isolation"). Each run of the render stage does one step:
 - nothing submitted yet (or the inputs changed, or the last render failed): submit, record the id
   on the asset under the stage's lease, and raise NotReady so the runner looks again later;
 - a render in flight: ask its status once; queued/rendering raises NotReady with a growing
