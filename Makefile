@@ -36,8 +36,10 @@ bench: install
 chaos: install
 	$(PY) manage.py chaos
 
+# Style, and the architecture's import contracts (pyproject.toml [tool.importlinter]).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf var/test var/media
