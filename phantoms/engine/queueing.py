@@ -10,6 +10,7 @@ from datetime import timedelta
 import django_rq
 from django.db import transaction
 from django.utils import timezone
+from rq.scheduler import RQScheduler
 
 from phantoms.redis import get_redis
 
@@ -28,8 +29,6 @@ def get_queue(name: str):
 def promote_due_jobs(queue_names, connection):
     """Move scheduled jobs whose time has come onto their queues: what a worker's scheduler does, for
     in-process burst workers (tests, benchmarks) that run without one."""
-    from rq.scheduler import RQScheduler
-
     scheduler = RQScheduler(list(queue_names), connection=connection)
     scheduler.acquire_locks()
     try:

@@ -20,6 +20,7 @@ import pybreaker
 from django.conf import settings
 from redis.exceptions import RedisError
 
+from phantoms.engine.models import BreakerEvent
 from phantoms.redis import get_redis
 
 from .errors import BreakerOpen, ProviderError, TransientError
@@ -56,8 +57,6 @@ class RecordingListener(pybreaker.CircuitBreakerListener):
         self._last_error.value = str(exc)[:2000]
 
     def state_change(self, cb, old_state, new_state):
-        from phantoms.engine.models import BreakerEvent
-
         old = old_state.name if old_state else ""
         if not self._first_to_see(cb.name, new_state.name):
             # pybreaker also calls this when a process merely notices a change another one made (its
