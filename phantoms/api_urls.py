@@ -1,5 +1,5 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from phantoms.engine.api import views as engine_views
@@ -14,6 +14,7 @@ router.register("dead-letters", engine_views.DeadLetterViewSet)
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("breakers/", engine_views.breakers, name="breakers"),
     path("metrics/", engine_views.metrics, name="metrics"),
     *router.urls,

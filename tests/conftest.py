@@ -1,9 +1,16 @@
 """Shared fixtures: a clean Redis per test and the sandbox served over real HTTP with short delays."""
 
 import pytest
+from django.core.management import call_command
 
 from phantoms.resilience.http import close_pooled_clients
 from tests.helpers import fast_pipeline_settings, flush_redis
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_files():
+    """The hashed, compressed static files pages link to: what collectstatic builds before the web starts."""
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 @pytest.fixture(autouse=True)

@@ -48,6 +48,7 @@ class Command(BaseCommand):
             "RATE_YOUTUBE_PER_DAY": os.environ.get("RATE_YOUTUBE_PER_DAY", "1000"),
         }
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
         self._ensure_admin(options["password"])
         channels = self._ensure_channels()
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
