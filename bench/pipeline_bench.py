@@ -36,6 +36,7 @@ def configure(var_dir: str, port: int, processing: float = 0.0):
         "PHANTOMS_SANDBOX": "1",
         "PHANTOMS_SANDBOX_URL": f"http://127.0.0.1:{port}",
         "PHANTOMS_AUTO_APPROVE": "1",
+        "PHANTOMS_BENCHMARK_PROVIDERS": "1",
         "PHANTOMS_PUBLISH_POLL_INTERVAL": "0",
         "SANDBOX_PROCESSING_SECONDS": str(processing),
         "PHANTOMS_METRIC_OFFSETS": "",

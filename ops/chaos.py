@@ -26,6 +26,7 @@ import httpx
 from django.conf import settings
 from django.core.management import call_command
 from django.db import OperationalError, close_old_connections
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from phantoms.engine.models import BreakerEvent, DeadLetter
@@ -240,6 +241,12 @@ class Scenario:
     def submit(self, channels):
         c = self.config
         providers = {"voice": "silence", "render": "ffmpeg" if c.real_render else "instant"}
+        # A chaos run measures publishing under faults, so it takes the benchmark-only providers.
+        with override_settings(BENCHMARK_PROVIDERS=True):
+            self._submit(channels, providers)
+
+    def _submit(self, channels, providers):
+        c = self.config
         for i in range(c.assets):
             targets = [channels[(i + k) % len(channels)] for k in range(c.channels_per_asset)]
             asset, _ = submit_brief(brief=f"{BRIEFS[i % len(BRIEFS)]} (chaos {self.run_id} #{i + 1})",

@@ -182,6 +182,17 @@ OPENAI_TEMPERATURE = env.float("OPENAI_TEMPERATURE", default=0.7)
 OPENAI_TTS_MODEL = env.str("OPENAI_TTS_MODEL", default="gpt-4o-mini-tts")
 OPENAI_TTS_VOICE = env.str("OPENAI_TTS_VOICE", default="alloy")
 OPENAI_TTS_SPEED = env.float("OPENAI_TTS_SPEED", default=1.0)
+# Words per second of the OpenAI voice at speed 1.0 until enough narrations have been measured.
+OPENAI_TTS_WORDS_PER_SECOND = env.float("OPENAI_TTS_WORDS_PER_SECOND", default=2.5)
+# Word timings for OpenAI speech come from transcribing it (word timestamps); empty: estimate them.
+OPENAI_TRANSCRIBE_MODEL = env.str("OPENAI_TRANSCRIBE_MODEL", default="whisper-1")
+# Which text API writes scripts: "responses", "chat" (Chat Completions, for compatible servers such
+# as Ollama, vLLM, LM Studio, llama.cpp) or "auto" (Responses, and Chat Completions where it is missing).
+OPENAI_SCRIPT_API = env.str("OPENAI_SCRIPT_API", default="auto")
+# The offline voice: an eSpeak NG voice name (en-us, en-gb, en-us+f3, ...).
+OFFLINE_VOICE = env.str("OFFLINE_VOICE", default="en-us")
+# Benchmark-only providers (voice "silence", render "instant") may be chosen per asset only when on.
+BENCHMARK_PROVIDERS = env.bool("PHANTOMS_BENCHMARK_PROVIDERS", default=False)
 RENDER_SERVICE_URL = env.str("RENDER_SERVICE_URL", default=f"{SANDBOX_URL}/sandbox/render/v1")
 RENDER_SERVICE_KEY = env.str("RENDER_SERVICE_KEY", default="sandbox-key")
 RENDER_WEBHOOK_SECRET = env.str("RENDER_WEBHOOK_SECRET", default="sandbox-webhook-secret")
@@ -240,15 +251,33 @@ OPENAI_SYSTEM_PROMPT = env.str("OPENAI_SYSTEM_PROMPT", default="")
 OPENAI_STYLE_GUIDE = env.str("OPENAI_STYLE_GUIDE", default="")
 # Which PromptTemplate (by name) writes scripts; empty: the most recently edited active one.
 OPENAI_PROMPT_TEMPLATE = env.str("OPENAI_PROMPT_TEMPLATE", default="")
-# USD per million tokens, matched exactly or by the longest prefix of the model the API reports.
+# USD per million tokens for the model the API reports, matched exactly or as a dated snapshot of
+# one (gpt-4o-mini-2024-07-18). A model not listed is priced as unknown: its cost is recorded as null.
 OPENAI_PRICES = {
     "gpt-4o-mini": {"input": 0.15, "output": 0.60},
     "gpt-4o": {"input": 2.50, "output": 10.00},
     "gpt-4.1-nano": {"input": 0.10, "output": 0.40},
     "gpt-4.1-mini": {"input": 0.40, "output": 1.60},
     "gpt-4.1": {"input": 2.00, "output": 8.00},
+    "gpt-5": {"input": 1.25, "output": 10.00},
+    "gpt-5-mini": {"input": 0.25, "output": 2.00},
+    "gpt-5-nano": {"input": 0.05, "output": 0.40},
+    "o3": {"input": 2.00, "output": 8.00},
+    "o3-mini": {"input": 1.10, "output": 4.40},
+    "o4-mini": {"input": 1.10, "output": 4.40},
 }
-OPENAI_DEFAULT_PRICE_MODEL = env.str("OPENAI_DEFAULT_PRICE_MODEL", default="gpt-4o-mini")
+# Speech: USD per million input characters, or per minute of audio produced.
+OPENAI_TTS_PRICES = {
+    "tts-1": {"per_million_characters": 15.00},
+    "tts-1-hd": {"per_million_characters": 30.00},
+    "gpt-4o-mini-tts": {"per_minute": 0.015},
+}
+# Transcription: USD per minute of audio sent.
+OPENAI_TRANSCRIBE_PRICES = {
+    "whisper-1": {"per_minute": 0.006},
+    "gpt-4o-transcribe": {"per_minute": 0.006},
+    "gpt-4o-mini-transcribe": {"per_minute": 0.003},
+}
 # Remote renders: first poll after RENDER_POLL_INTERVAL, doubling up to RENDER_POLL_MAX_INTERVAL, and
 # given up (dead letter) RENDER_REMOTE_DEADLINE seconds after submission.
 RENDER_POLL_INTERVAL = env.float("RENDER_POLL_INTERVAL", default=2.0)

@@ -55,6 +55,10 @@ class Asset(FSMModelMixin, Leased):
     audio_duration = models.FloatField(null=True, blank=True)
     voice_provider = models.CharField(max_length=40, blank=True)
     word_timings = models.JSONField(default=list, blank=True)
+    word_timings_source = models.CharField(
+        max_length=20, blank=True,
+        help_text="engine (the synthesiser's word events), transcription (aligned speech recognition) "
+                  "or estimated (spread over the audio's length).")
 
     video = models.FileField(upload_to="assets/", blank=True)
     video_duration = models.FloatField(null=True, blank=True)

@@ -1,11 +1,10 @@
-"""The structured script every script writer produces, and the template writer behind the offline one.
+"""The structured script every script writer produces, and how a script is held to its length.
 
 The pydantic model is the contract between the script stage and everything after it: the voice
-reads `narration_text()`, the renderer burns `caption_lines`, publishing uses title, description
-and hashtags.
+reads `narration_text()`, the renderer burns `caption_lines`, visuals search by each beat's
+`visual_query`, publishing uses title, description and hashtags.
 """
 
-import hashlib
 import re
 
 from pydantic import BaseModel, Field, field_validator
@@ -14,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 class Beat(BaseModel):
     on_screen: str = Field(min_length=1, max_length=120)
     narration: str = Field(min_length=1, max_length=600)
+    visual_query: str = Field(default="", max_length=120)
 
 
 class Script(BaseModel):
@@ -47,54 +47,81 @@ class Script(BaseModel):
         return " ".join([self.hook] + [beat.narration for beat in self.beats])
 
 
-_STOPWORDS = frozenset(
-    "a an and are as at be by for from how in is it of on or that the this to with why what your you".split()
-)
+# A script may run this much over its word budget before it is cut: the voice absorbs the rest by
+# speaking slightly faster.
+OVERRUN_ALLOWANCE = 0.05
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+")
 
 
-def _keywords(brief: str, limit: int = 4) -> list[str]:
-    words = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9]+", brief)]
-    seen: list[str] = []
-    for word in words:
-        if word not in _STOPWORDS and word not in seen and len(word) > 2:
-            seen.append(word)
-    return seen[:limit] or ["story"]
+def word_budget(seconds: float, words_per_second: float) -> int:
+    """How many narration words fill `seconds` at the voice's measured pace."""
+    return max(3, round(seconds * words_per_second))
 
 
-def _caption_chunks(text: str, words_per_line: int = 5) -> list[str]:
+def word_count(script: Script) -> int:
+    return len(script.narration_text().split())
+
+
+def caption_chunks(text: str, words_per_line: int = 5) -> list[str]:
     words = text.split()
     return [" ".join(words[i:i + words_per_line]) for i in range(0, len(words), words_per_line)]
 
 
-def compose_template_script(brief: str, *, title: str = "", target_duration_seconds: int = 20) -> Script:
-    """Write a complete script from a brief with no model at all: deterministic for a given brief."""
-    brief = " ".join(brief.split())
-    topic = brief.rstrip(".!?") or "Something worth a minute"
-    keywords = _keywords(brief)
-    variant = int(hashlib.sha256(brief.encode()).hexdigest(), 16)
-    hooks = [
-        f"Here is what nobody tells you about {keywords[0]}.",
-        f"Stop scrolling: {keywords[0]} in {target_duration_seconds} seconds.",
-        f"You have been doing {keywords[0]} wrong.",
-    ]
-    hook = hooks[variant % len(hooks)]
-    beat_count = max(2, min(5, target_duration_seconds // 6))
-    beats = []
-    for index in range(beat_count):
-        keyword = keywords[index % len(keywords)]
-        beats.append(Beat(
-            on_screen=f"{index + 1}. {keyword.capitalize()}",
-            narration=f"Point {index + 1}: {topic[:160]} comes down to {keyword}, so start there.",
-        ))
-    closing = "Follow for part two."
-    beats[-1] = Beat(on_screen=beats[-1].on_screen, narration=beats[-1].narration + " " + closing)
-    narration = " ".join([hook] + [b.narration for b in beats])
-    return Script(
-        title=(title or topic)[:100],
-        hook=hook,
-        beats=beats,
-        caption_lines=_caption_chunks(narration),
-        description=f"{topic}. {closing}"[:2000],
-        hashtags=[f"#{k}" for k in keywords] + ["#shorts"],
-        target_duration_seconds=target_duration_seconds,
-    )
+def _sentences(text: str) -> list[str]:
+    return [part for part in _SENTENCE.split(" ".join(text.split())) if part]
+
+
+def _trim_words(text: str, keep: int) -> str:
+    words = text.split()[:max(1, keep)]
+    cut = " ".join(words).rstrip(",;:—–-")
+    return cut if cut.endswith((".", "!", "?", "…")) else cut + "."
+
+
+def fit_to_budget(script: Script, max_words: int) -> tuple[Script, bool]:
+    """The script cut to at most `max_words` spoken words (plus the overrun allowance), and whether it was cut.
+
+    The hook and the last beat (the call to action) stay; sentences go from the end of the middle
+    beats first, then whole middle beats, then words from the longest beat. Caption lines are
+    rebuilt from the narration, because they must match what is spoken.
+    """
+    if word_count(script) <= max_words * (1 + OVERRUN_ALLOWANCE):
+        return script, False
+    beats = [list(_sentences(beat.narration)) for beat in script.beats]
+    meta = [beat for beat in script.beats]
+
+    def total() -> int:
+        return len(script.hook.split()) + sum(len(" ".join(b).split()) for b in beats)
+
+    # 1. Drop trailing sentences of the middle beats, longest beat first.
+    while total() > max_words:
+        middle = [i for i in range(len(beats) - 1) if len(beats[i]) > 1]
+        if not middle:
+            break
+        longest = max(middle, key=lambda i: (len(" ".join(beats[i]).split()), -i))
+        beats[longest].pop()
+    # 2. Drop whole middle beats, from the end of the middle.
+    while total() > max_words and len(beats) > 1:
+        del beats[-2]
+        del meta[-2]
+    # 3. Cut words from the longest remaining piece.
+    while total() > max_words:
+        longest = max(range(len(beats)), key=lambda i: len(" ".join(beats[i]).split()))
+        text = " ".join(beats[longest])
+        over = total() - max_words
+        length = len(text.split())
+        if length <= 2:
+            break
+        beats[longest] = [_trim_words(text, length - over)]
+    new_beats = [Beat(on_screen=beat.on_screen, narration=" ".join(sentences), visual_query=beat.visual_query)
+                 for beat, sentences in zip(meta, beats, strict=True)]
+    narration = " ".join([script.hook] + [beat.narration for beat in new_beats])
+    return script.model_copy(update={"beats": new_beats, "caption_lines": caption_chunks(narration)}), True
+
+
+def compose_template_script(brief: str, *, title: str = "", target_duration_seconds: int = 20,
+                            words_per_second: float | None = None, notes: str = "") -> Script:
+    """A complete script from a brief with no model at all (the offline writer): deterministic per brief."""
+    from pipeline.providers.script.composer import compose
+
+    return compose(brief, title=title, target_seconds=target_duration_seconds,
+                   words_per_second=words_per_second, notes=notes)

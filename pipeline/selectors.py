@@ -1,4 +1,7 @@
-"""Reads about assets for the admin and the API: what an editor may still change, what may go."""
+"""Reads about assets for the admin, the API and the pipeline: what an editor may still change, what may go,
+how fast a voice speaks."""
+
+from statistics import median
 
 from pipeline.models import Asset
 
@@ -22,3 +25,21 @@ def may_delete(asset: Asset) -> bool:
 def awaiting_review():
     """Assets an editor should look at, the longest-waiting first."""
     return Asset.objects.filter(state=Asset.State.AWAITING_REVIEW).order_by("updated_at", "id")
+
+
+# Fewer narrations than this say little about a voice's pace.
+MIN_PACE_SAMPLES = 3
+
+
+def _narration_words(script: dict) -> int:
+    parts = [script.get("hook", "")] + [beat.get("narration", "") for beat in script.get("beats") or []]
+    return sum(len(str(part).split()) for part in parts)
+
+
+def measured_pace(voice_provider: str, *, recent: int = 20) -> float | None:
+    """Median words per second of the last `recent` narrations by `voice_provider` ("openai:tts-1/alloy"),
+    or None while there are fewer than MIN_PACE_SAMPLES of them."""
+    rows = (Asset.objects.filter(voice_provider=voice_provider, audio_duration__gt=0)
+            .exclude(script=None).order_by("-id").values_list("script", "audio_duration")[:recent])
+    paces = [_narration_words(script) / duration for script, duration in rows if _narration_words(script)]
+    return median(paces) if len(paces) >= MIN_PACE_SAMPLES else None

@@ -14,7 +14,7 @@ from phantoms.engine.queueing import enqueue_on_commit
 from phantoms.engine.transitions import transit
 from pipeline.models import Asset
 from pipeline.providers import get_provider, provider_name
-from pipeline.script_format import Script
+from pipeline.script_format import Script, fit_to_budget, word_budget
 from pipeline.services.review import approve
 
 
@@ -73,7 +73,14 @@ class ScriptStage(AssetStage):
     states = (Asset.State.SCRIPTING,)
 
     def work(self, asset, ctx: Context):
-        return self.provider(asset).write(asset)
+        # Written for the voice that will read it, and cut to length here: never after voicing.
+        pace = get_provider("voice", asset).words_per_second(asset)
+        result = self.provider(asset).write(asset, words_per_second=pace)
+        budget = word_budget(asset.target_duration_seconds, pace)
+        result.script, shortened = fit_to_budget(result.script, budget)
+        result.usage = {**result.usage, "words": len(result.script.narration_text().split()),
+                        "word_budget": budget, "shortened": shortened}
+        return result
 
     def commit(self, asset, result, ctx):
         script: Script = result.script
@@ -100,7 +107,10 @@ class VoiceStage(AssetStage):
         asset.audio.name = media_name(Path(track.path))
         asset.audio_duration = track.duration
         asset.word_timings = track.timings
-        asset.voice_provider = f"{self.provider_name(asset)}:{track.engine}"
+        asset.voice_provider = f"{self.provider_name(asset)}:{track.engine}"[:40]
+        asset.word_timings_source = track.timings_source
+        if track.usage:
+            asset.usage = {**(asset.usage or {}), "voice": track.usage}
         self.advance(asset, "voice_done", STAGES["render"])
 
 

@@ -48,7 +48,8 @@ class BriefSerializer(serializers.Serializer):
         try:
             return validate_providers(providers)
         except BriefError as exc:
-            raise serializers.ValidationError(exc.problem)
+            raise serializers.ValidationError(f"{exc.field}: {exc.problem}" if exc.field != "providers"
+                                              else exc.problem)
 
 
 class ReviewSerializer(serializers.Serializer):

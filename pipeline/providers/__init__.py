@@ -26,6 +26,16 @@ REGISTRY = {
     },
 }
 DEFAULTS = {"script": "SCRIPT_PROVIDER", "voice": "VOICE_PROVIDER", "render": "RENDER_PROVIDER"}
+# Providers that exist to measure the pipeline, not to make videos: nothing is heard, nothing is
+# rendered. They are chosen by setting (VOICE_PROVIDER, RENDER_PROVIDER), never per asset through the
+# API or the admin unless PHANTOMS_BENCHMARK_PROVIDERS is on.
+BENCHMARK_ONLY = {"voice": frozenset({"silence"}), "render": frozenset({"instant"})}
+
+
+def selectable(stage: str) -> list[str]:
+    """The providers an API client or editor may choose for `stage`."""
+    hidden = frozenset() if settings.BENCHMARK_PROVIDERS else BENCHMARK_ONLY.get(stage, frozenset())
+    return sorted(name for name in REGISTRY.get(stage, {}) if name not in hidden)
 
 
 def provider_name(stage: str, asset) -> str:
@@ -40,3 +50,12 @@ def get_provider(stage: str, asset):
         choices = ", ".join(sorted(REGISTRY[stage]))
         raise PermanentError(f"unknown {stage} provider {name!r}; choose one of {choices}")
     return import_string(path)()
+
+
+def describe_voice(name: str | None = None) -> str:
+    """Which voice narrates by default (VOICE_PROVIDER), in one line for people."""
+    name = name or settings.VOICE_PROVIDER
+    path = REGISTRY["voice"].get(name)
+    if path is None:
+        return f"{name}: unknown voice provider"
+    return f"{name}: {import_string(path)().describe()}"

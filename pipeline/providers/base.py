@@ -19,7 +19,8 @@ class ScriptWriter:
     breaker: str | None = None
     rate_limit: str | None = None
 
-    def write(self, asset) -> ScriptResult:
+    def write(self, asset, *, words_per_second: float | None = None) -> ScriptResult:
+        """A script for `asset`, sized for a voice that speaks `words_per_second`."""
         raise NotImplementedError
 
 
@@ -27,6 +28,16 @@ class VoiceProvider:
     name = ""
     breaker: str | None = None
     rate_limit: str | None = None
+    # Benchmark-only providers are chosen by setting, never per asset through the API or the admin.
+    benchmark_only = False
+
+    def words_per_second(self, asset=None) -> float:
+        """How many script words this voice speaks per second: scripts are written to fit it."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line for people saying which voice this is."""
+        return self.name
 
     def synthesize(self, asset, text: str, out_dir: Path):
         """Return a pipeline.media.voice.VoiceTrack for `text`, written under `out_dir`."""

@@ -6,7 +6,7 @@ from phantoms.engine.queueing import enqueue_on_commit
 from phantoms.engine.registry import get_stage
 from phantoms.engine.transitions import transit
 from pipeline.models import Asset
-from pipeline.providers import REGISTRY
+from pipeline.providers import BENCHMARK_ONLY, REGISTRY, selectable
 
 
 class BriefError(ValueError):
@@ -17,14 +17,18 @@ class BriefError(ValueError):
 
 
 def validate_providers(providers: dict) -> dict:
+    """The per-asset provider choices, or a BriefError naming the stage (`providers.<stage>`) and the problem."""
     if not isinstance(providers, dict):
         raise BriefError("providers", "must be an object mapping stage to provider name")
     for stage, name in providers.items():
         if stage not in REGISTRY:
             raise BriefError("providers", f"unknown stage {stage!r}; stages are {', '.join(REGISTRY)}")
-        if name not in REGISTRY[stage]:
-            raise BriefError("providers", f"unknown {stage} provider {name!r}; "
-                                          f"choose one of {', '.join(sorted(REGISTRY[stage]))}")
+        choices = ", ".join(selectable(stage))
+        if not isinstance(name, str) or name not in REGISTRY[stage]:
+            raise BriefError(f"providers.{stage}", f"unknown {stage} provider {name!r}; choose one of {choices}")
+        if name not in selectable(stage) and name in BENCHMARK_ONLY.get(stage, ()):
+            raise BriefError(f"providers.{stage}", f"{name!r} is for benchmarks only and is chosen by setting, "
+                                                   f"not per asset; choose one of {choices}")
     return providers
 
 

@@ -1,5 +1,6 @@
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from phantoms.engine.models import StageAttempt
 from pipeline.models import Asset
@@ -57,7 +58,7 @@ def test_change_page_renders_script_media_and_history(admin_client):
     assert f'<audio controls preload="none" src="/media/assets/{asset.pk}/voice.mp3"' in html
     for hashtag in asset.script["hashtags"]:
         assert hashtag in html
-    assert asset.script["caption_lines"][0] in html
+    assert escape(asset.script["caption_lines"][0]) in html
     assert "Transition log" in html and "rendering" in html and "ffmpeg" in html
 
 

@@ -1,5 +1,6 @@
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from phantoms.engine.models import TransitionLog
 from pipeline.models import Asset
@@ -30,7 +31,7 @@ def test_review_queue_shows_player_script_and_buttons(admin_client):
     assert response.status_code == 200
     html = response.content.decode()
     assert f'<video controls preload="metadata" src="/media/assets/{waiting.pk}/video.mp4"' in html
-    assert waiting.script["hook"] in html
+    assert escape(waiting.script["hook"]) in html
     assert waiting.script["beats"][0]["narration"] in html
     assert transition_url(waiting, "approve") in html
     assert transition_url(waiting, "send_back") in html

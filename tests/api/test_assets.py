@@ -47,7 +47,7 @@ def test_posting_a_brief_creates_an_asset_in_scripting_with_its_job(api, user, r
         response = api.post("/api/assets/", {
             "brief": "  Why cats sleep sixteen hours a day  ", "title": "Sleepy cats",
             "channels": [c.pk for c in channels], "target_duration_seconds": 15,
-            "providers": {"script": "offline", "voice": "silence"},
+            "providers": {"script": "offline", "voice": "openai"},
         }, format="json")
 
     assert response.status_code == 201, response.content
@@ -56,7 +56,7 @@ def test_posting_a_brief_creates_an_asset_in_scripting_with_its_job(api, user, r
     assert body["state"] == asset.state == Asset.State.SCRIPTING
     assert asset.brief == "Why cats sleep sixteen hours a day"
     assert sorted(body["channels"]) == sorted(c.pk for c in channels)
-    assert asset.target_duration_seconds == 15 and asset.providers == {"script": "offline", "voice": "silence"}
+    assert asset.target_duration_seconds == 15 and asset.providers == {"script": "offline", "voice": "openai"}
     assert asset.created_by == user
     assert queued("script") == 1
     job = Job.fetch(asset.job_id, connection=django_rq.get_connection("script"))
@@ -106,6 +106,8 @@ def test_an_overlong_idempotency_key_is_a_400_naming_the_header(api):
     ({"brief": "ok", "providers": {"script": "gpt-9000"}}, "providers", "gpt-9000"),
     ({"brief": "ok", "providers": {"dance": "offline"}}, "providers", "dance"),
     ({"brief": "ok", "providers": ["offline"]}, "providers", "dictionary"),
+    ({"brief": "ok", "providers": {"voice": "silence"}}, "providers", "providers.voice: 'silence' is for benchmarks"),
+    ({"brief": "ok", "providers": {"render": "instant"}}, "providers", "providers.render: 'instant' is for benchmarks"),
 ])
 def test_bad_input_is_a_400_naming_the_field(api, payload, field, words):
     response = api.post("/api/assets/", payload, format="json")

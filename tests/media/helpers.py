@@ -71,3 +71,14 @@ def top_level_atoms(path: Path) -> list[str]:
                 break
             handle.seek(size - consumed, 1)
     return names
+
+
+def loudness(path: Path) -> tuple[float, float]:
+    """(integrated loudness in LUFS, mean volume in dB) as ffmpeg's ebur128 and volumedetect measure them."""
+    result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path),
+                             "-af", "ebur128=framelog=quiet,volumedetect", "-f", "null", "-"],
+                            capture_output=True, text=True, timeout=60)
+    integrated = re.search(r"I:\s*(-?[\d.]+|-inf) LUFS", result.stderr)
+    mean = re.search(r"mean_volume:\s*(-?[\d.]+|-inf) dB", result.stderr)
+    assert integrated and mean, result.stderr[-800:]
+    return tuple(float(m.group(1)) if m.group(1) != "-inf" else float("-inf") for m in (integrated, mean))

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from pipeline.providers import describe_voice
 from publishing.models import Channel
 
 WORKER_GROUPS = [["script", "voice"], ["render"], ["publish", "analytics"], ["housekeeping"]]
@@ -49,6 +50,7 @@ class Command(BaseCommand):
         }
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
+        self.stdout.write(f"Voice: {describe_voice()}")
         self._ensure_admin(options["password"])
         channels = self._ensure_channels()
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]

@@ -3,15 +3,17 @@ from pipeline.script_format import compose_template_script
 
 
 class TemplateScriptWriter(ScriptWriter):
-    """Writes a structured script from the brief with a template: no key, no network."""
+    """Writes a structured script from the brief without a model: no key, no network.
+
+    An editor's notes on a send-back steer the rewrite (pipeline.providers.script.composer); they
+    are never read out.
+    """
 
     name = "offline"
 
-    def write(self, asset) -> ScriptResult:
-        brief = asset.brief
-        if asset.review_notes and asset.reviewed_at:
-            # Sent back by an editor: the notes are part of what the rewrite must address.
-            brief = f"{brief} {asset.review_notes}"
-        script = compose_template_script(brief, title=asset.title,
-                                         target_duration_seconds=asset.target_duration_seconds)
-        return ScriptResult(script=script, model="template-v1")
+    def write(self, asset, *, words_per_second: float | None = None) -> ScriptResult:
+        notes = asset.review_notes if asset.review_notes and asset.reviewed_at else ""
+        script = compose_template_script(asset.brief, title=asset.title,
+                                         target_duration_seconds=asset.target_duration_seconds,
+                                         words_per_second=words_per_second, notes=notes)
+        return ScriptResult(script=script, model="offline-writer-v2", usage={"cost_usd": 0.0})
