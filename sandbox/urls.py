@@ -19,7 +19,12 @@ if apps.is_installed("sandbox"):
         re_path(rf"^platforms/{PLATFORM}/watch/(?P<remote_id>[\w-]+)$", platforms.watch,
                 name="platform-watch"),
         path("openai/v1/responses", openai.responses, name="openai-responses"),
+        path("openai/v1/chat/completions", openai.chat_completions, name="openai-chat-completions"),
         path("openai/v1/audio/speech", openai.speech, name="openai-speech"),
+        path("openai/v1/audio/transcriptions", openai.transcriptions, name="openai-transcriptions"),
+        # An OpenAI-compatible server as Ollama, vLLM, LM Studio or llama.cpp serve it: Chat
+        # Completions only, no Responses API.
+        path("openai-compatible/v1/chat/completions", openai.chat_completions, name="compatible-chat-completions"),
         path("render/v1/render", render.create_render, name="render-create"),
         path("render/v1/render/<str:render_id>", render.render_status, name="render-status"),
         path("render/v1/render/<str:render_id>/output", render.render_output, name="render-output"),

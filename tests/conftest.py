@@ -19,6 +19,16 @@ def _clean_redis():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _forget_detected_script_apis():
+    """Which script API a server speaks is remembered per process; each test finds out afresh."""
+    from pipeline.providers.script.openai import forget_detected_apis
+
+    forget_detected_apis()
+    yield
+    forget_detected_apis()
+
+
 @pytest.fixture
 def sandbox(live_server, settings):
     """Point every adapter at the sandbox served by this test run, over real HTTP."""
