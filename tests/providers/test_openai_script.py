@@ -186,3 +186,132 @@ def test_through_the_runner_invalid_output_is_retried_then_dead_lettered_with_it
     letter = asset.dead_letters.get()
     assert asset.state == Asset.State.FAILED and letter.error_class == "transient"
     assert letter.error_message.startswith("openai: invalid structured output: beats:")
+
+
+# --- Chat Completions: the protocol OpenAI-compatible local servers speak --------------------------
+
+def chat_answer(mock, status=200, body=None, headers=None, fixture="chat_success.json", **kwargs):
+    if body is None and status == 200 and fixture:
+        body = recorded(fixture)
+    return mock.post("/chat/completions").mock(
+        return_value=httpx.Response(status, json=body, headers=headers or {}, **kwargs))
+
+
+def test_chat_completions_by_setting_send_the_schema_and_parse_the_same_script(openai_api, settings):
+    settings.OPENAI_SCRIPT_API = "chat"
+    settings.OPENAI_MODEL = "llama3.1:8b"
+    responses_route = answer(openai_api, fixture="responses_success.json")
+    route = chat_answer(openai_api)
+
+    result = OpenAIScriptWriter().write(scripting_asset(), words_per_second=3.0)
+
+    assert responses_route.call_count == 0 and route.call_count == 1
+    assert isinstance(result.script, Script) and result.script.title == "Sleep better tonight"
+    assert [beat.visual_query for beat in result.script.beats] == ["alarm clock bedside", "dim lamp bedroom"]
+    sent = json.loads(route.calls.last.request.content)
+    assert sent["model"] == "llama3.1:8b" and sent["temperature"] == 0.7
+    assert sent["messages"][0]["role"] == "system" and "short-form" in sent["messages"][0]["content"]
+    assert sent["messages"][-1]["content"].startswith("Brief: Three tips for better sleep\nTarget duration: 6 s")
+    assert "about 18 words" in sent["messages"][-1]["content"]
+    schema_format = sent["response_format"]
+    assert schema_format["type"] == "json_schema" and schema_format["json_schema"]["strict"] is True
+    beat_schema = schema_format["json_schema"]["schema"]["$defs"]["Beat"]
+    assert "visual_query" in beat_schema["required"]
+    # A local model has no price: its cost is unknown, and the usage says so.
+    assert result.usage["api"] == "chat"
+    assert (result.usage["input_tokens"], result.usage["output_tokens"]) == (398, 176)
+    assert result.usage["cost_usd"] is None and "llama3.1:8b" in result.usage["cost_note"]
+
+
+def test_auto_switches_to_chat_completions_once_when_the_server_has_no_responses_api(openai_api):
+    responses_route = openai_api.post("/responses").mock(
+        return_value=httpx.Response(404, text="404 page not found", headers={"content-type": "text/plain"}))
+    chat_route = chat_answer(openai_api)
+
+    first = OpenAIScriptWriter().write(scripting_asset())
+    second = OpenAIScriptWriter().write(scripting_asset())
+
+    assert first.script.title == second.script.title == "Sleep better tonight"
+    assert responses_route.call_count == 1  # detected once, then remembered for this base URL
+    assert chat_route.call_count == 2
+
+
+def test_a_missing_model_is_not_mistaken_for_a_missing_api(openai_api):
+    answer(openai_api, 404, body={"error": {"message": "The model `gpt-9` does not exist or you do not have access "
+                                                      "to it.", "type": "invalid_request_error", "param": None,
+                                            "code": "model_not_found"}})
+    chat_route = chat_answer(openai_api)
+
+    with pytest.raises(PermanentError, match="does not exist") as caught:
+        OpenAIScriptWriter().write(scripting_asset())
+    assert caught.value.status_code == 404 and chat_route.call_count == 0
+
+
+def test_responses_only_setting_never_falls_back(openai_api, settings):
+    settings.OPENAI_SCRIPT_API = "responses"
+    openai_api.post("/responses").mock(return_value=httpx.Response(404, text="404 page not found"))
+    chat_route = chat_answer(openai_api)
+
+    with pytest.raises(PermanentError):
+        OpenAIScriptWriter().write(scripting_asset())
+    assert chat_route.call_count == 0
+
+
+def test_an_unknown_script_api_setting_is_named(openai_api, settings):
+    settings.OPENAI_SCRIPT_API = "completions"
+    with pytest.raises(PermanentError, match="OPENAI_SCRIPT_API must be one of auto, responses, chat"):
+        OpenAIScriptWriter().write(scripting_asset())
+
+
+def _chat_body(content=None, finish_reason="stop", refusal=None):
+    body = recorded("chat_success.json")
+    body["choices"][0]["message"]["content"] = content
+    body["choices"][0]["message"]["refusal"] = refusal
+    body["choices"][0]["finish_reason"] = finish_reason
+    return body
+
+
+@pytest.mark.parametrize("body,error,message", [
+    (_chat_body('{"title": "x"}'), InvalidOutput, "invalid structured output: hook:"),
+    (_chat_body("not json at all"), InvalidOutput, "invalid structured output:"),
+    (_chat_body('{"title": "x"', finish_reason="length"), InvalidOutput, "cut off at the token limit"),
+    (_chat_body(None, refusal="I can't help with that."), PermanentError, "the model refused: I can't help"),
+    (_chat_body(None, finish_reason="content_filter"), PermanentError, "content filter"),
+])
+def test_chat_completions_answers_that_are_not_scripts(openai_api, settings, body, error, message):
+    settings.OPENAI_SCRIPT_API = "chat"
+    chat_answer(openai_api, body=body)
+
+    with pytest.raises(error) as caught:
+        OpenAIScriptWriter().write(scripting_asset())
+    assert caught.value.message.startswith(message) or message in caught.value.message
+
+
+@pytest.mark.parametrize("api", ["responses", "chat"])
+def test_reasoning_models_are_sent_no_temperature(openai_api, settings, api):
+    settings.OPENAI_SCRIPT_API = api
+    settings.OPENAI_MODEL = "o4-mini"
+    route = answer(openai_api, fixture="responses_success.json") if api == "responses" else chat_answer(openai_api)
+
+    OpenAIScriptWriter().write(scripting_asset())
+
+    assert "temperature" not in json.loads(route.calls.last.request.content)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chat_only_server_writes_scripts_over_http(sandbox, settings):
+    """The sandbox's compatible mount has Chat Completions only, as Ollama or vLLM serve it."""
+    settings.OPENAI_BASE_URL = f"{sandbox}/sandbox/openai-compatible/v1"
+    settings.OPENAI_MODEL = "llama3.1:8b"
+    asset = make_asset(Asset.State.SCRIPTING, brief="Why cold brew tastes smoother than hot coffee",
+                       providers={"script": "openai"}, target_duration_seconds=30)
+
+    assert runner.run(STAGES["script"], asset.pk) == "succeeded"
+
+    asset.refresh_from_db()
+    assert asset.state == Asset.State.VOICING
+    assert asset.usage["script"]["api"] == "chat" and asset.usage["script"]["cost_usd"] is None
+    script = Script.model_validate(asset.script)
+    assert "cold brew" in script.narration_text().lower()
+    assert all(beat.visual_query for beat in script.beats)
+    assert asset.usage["script"]["words"] <= asset.usage["script"]["word_budget"] * 1.05
