@@ -103,15 +103,20 @@ def fit_to_budget(script: Script, max_words: int) -> tuple[Script, bool]:
     while total() > max_words and len(beats) > 1:
         del beats[-2]
         del meta[-2]
-    # 3. Cut words from the longest remaining piece.
+    # 3. Cut words from the longest middle beat, then whole sentences from the last beat, whose final
+    #    sentence (the call to action) stays.
     while total() > max_words:
-        longest = max(range(len(beats)), key=lambda i: len(" ".join(beats[i]).split()))
-        text = " ".join(beats[longest])
         over = total() - max_words
-        length = len(text.split())
-        if length <= 2:
-            break
-        beats[longest] = [_trim_words(text, length - over)]
+        middle = [i for i in range(len(beats) - 1) if len(" ".join(beats[i]).split()) > 2]
+        if middle:
+            longest = max(middle, key=lambda i: len(" ".join(beats[i]).split()))
+            text = " ".join(beats[longest])
+            beats[longest] = [_trim_words(text, len(text.split()) - over)]
+            continue
+        *body, action = beats[-1]
+        if not body:
+            break  # only the hook and the call to action are left: the voice absorbs the rest
+        beats[-1] = body[:-1] + [action]
     new_beats = [Beat(on_screen=beat.on_screen, narration=" ".join(sentences), visual_query=beat.visual_query)
                  for beat, sentences in zip(meta, beats, strict=True)]
     narration = " ".join([script.hook] + [beat.narration for beat in new_beats])
