@@ -68,6 +68,7 @@ _CLAUSE_PAUSE = 2.0
 _SENTENCE_PAUSE = 4.0
 _TRAILING_QUOTES = "\"')]}»”’"
 _TOKEN = re.compile(r"\S+")
+_SPOKEN = re.compile(r"\w")
 
 
 @dataclass
@@ -365,15 +366,42 @@ def timings_from_events(text: str, speech: Speech) -> list[dict]:
         if timing is not None:
             start, end = timing["start"], timing["end"]
             following_start = timing["next"]
+        elif _SPOKEN.search(word):
+            # Spoken inside the word before it (see _share_joined_words), which shares its span.
+            start = end = previous_end
         else:
-            # Spoken without an event of its own: it fills the gap after the word before it.
+            # Punctuation standing alone is not spoken: it fills the gap after the word before it.
             start = previous_end
             end = max(start, following_start if following_start > start else start)
         start = max(start, previous_end)
         end = max(end, start)
         result.append({"word": word, "start": round(start, 3), "end": round(end, 3)})
         previous_end = end
+    _share_joined_words(tokens, heard, result)
     return result
+
+
+def _share_joined_words(tokens: list[tuple[int, str]], heard: dict[int, float], result: list[dict]) -> None:
+    """Words the engine spoke inside a neighbour's event ("this one" can come as one event) share its span.
+
+    Only words with letters or digits: a lone dash or ellipsis is not spoken and keeps the gap it fills.
+    """
+    index = 0
+    while index < len(tokens):
+        run_end = index + 1
+        while run_end < len(tokens) and run_end not in heard and _SPOKEN.search(tokens[run_end][1]):
+            run_end += 1
+        if index in heard and run_end - index > 1:
+            words = [word for _, word in tokens[index:run_end]]
+            start, end = result[index]["start"], result[index]["end"]
+            weights = [len(word) + 1 for word in words]
+            cursor = start
+            for offset, weight in enumerate(weights):
+                step = (end - start) * weight / sum(weights)
+                result[index + offset]["start"] = round(cursor, 3)
+                result[index + offset]["end"] = round(cursor + step, 3)
+                cursor += step
+        index = run_end
 
 
 @functools.lru_cache(maxsize=16)
