@@ -36,6 +36,19 @@ def test_brief_form_rejects_unknown_provider(admin_client):
     assert not Asset.objects.exists()
 
 
+@pytest.mark.parametrize("providers,words", [
+    ('{"voice": "silence"}', "&#x27;silence&#x27; is for benchmarks only"),
+    ('{"render": "instant"}', "&#x27;instant&#x27; is for benchmarks only"),
+])
+def test_brief_form_refuses_benchmark_only_providers(admin_client, providers, words):
+    response = admin_client.post(reverse("admin:pipeline_asset_add"), {
+        "brief": "Anything", "target_duration_seconds": 20, "providers": providers,
+    })
+    assert response.status_code == 200
+    assert words in response.content.decode()
+    assert not Asset.objects.exists()
+
+
 def test_asset_list_shows_badges_and_render_progress(admin_client):
     asset = make_asset(Asset.State.RENDERING)
     Asset.objects.filter(pk=asset.pk).update(render_progress=0.42)

@@ -261,3 +261,10 @@ def test_reject_needs_the_review_permission(api):
     assert response.status_code == 403
     asset.refresh_from_db()
     assert asset.state == Asset.State.AWAITING_REVIEW
+
+
+def test_benchmark_providers_are_selectable_only_when_the_setting_allows(api, settings):
+    settings.BENCHMARK_PROVIDERS = True
+    response = api.post("/api/assets/", {"brief": "ok", "providers": {"voice": "silence", "render": "instant"}},
+                        format="json")
+    assert response.status_code == 201, response.content

@@ -7,6 +7,7 @@ import pytest
 
 from pipeline.media.ffmpeg import probe
 from pipeline.models import Asset, PromptTemplate
+from pipeline.script_format import Script
 from pipeline.services.briefs import submit_brief
 from sandbox.models import SandboxRender
 from tests.helpers import drain
@@ -35,7 +36,14 @@ def test_openai_script_and_voice_and_remote_render_reach_review(sandbox, setting
     assert asset.script["target_duration_seconds"] == 5
 
     assert asset.voice_provider.startswith("openai:") and asset.audio_duration > 1
-    assert asset.word_timings[-1]["end"] == pytest.approx(asset.audio_duration, abs=0.01)
+    # Timed by transcribing the speech: the script's words, at the times the sandbox really spoke them.
+    assert asset.word_timings_source == "transcription"
+    assert [t["word"] for t in asset.word_timings] == Script.model_validate(asset.script).narration_text().split()
+    assert asset.word_timings[-1]["end"] <= asset.audio_duration
+    voice_usage = asset.usage["voice"]
+    assert voice_usage["model"] == "gpt-4o-mini-tts" and voice_usage["cost_usd"] > 0
+    assert voice_usage["transcription"]["model"] == "whisper-1" and voice_usage["transcription"]["cost_usd"] > 0
+    assert voice_usage["transcription"]["matched"] == 1.0
 
     render = SandboxRender.objects.get()
     assert asset.render_provider == "remote" and asset.render_remote_id == render.render_id
