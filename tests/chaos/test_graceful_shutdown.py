@@ -15,7 +15,7 @@ from tests.workers import kill_group, start_worker, wait_for
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.chaos]
 
 # Long enough that a second signal 1.5 s after the first still finds ffmpeg at work.
-RENDER_SECONDS = 10
+RENDER_SECONDS = 16  # scripts are now written to length: this is the video's length too
 EXIT_BOUND = 45.0  # the rest of a short render on a loaded machine, and the scheduler's stop
 
 
