@@ -27,6 +27,8 @@ def test_a_script_has_a_hook_concrete_beats_and_a_call_to_action(brief):
     script = compose(brief, target_seconds=30, words_per_second=3.0)
 
     assert script == compose(brief, target_seconds=30, words_per_second=3.0)  # deterministic per brief
+    assert script.title == brief
+    assert compose(brief, title="My title", target_seconds=30).title == "My title"
     assert len(script.beats) >= 2
     assert script.hook.rstrip().endswith((".", "?", "!"))
     assert re.search(r"\bfollow\b", script.beats[-1].narration, re.IGNORECASE)  # the call to action

@@ -276,12 +276,12 @@ def compose(brief: str, *, title: str = "", target_seconds: int = 20, words_per_
     for index, point in enumerate(points):
         if (index, "say") not in taken:
             continue
-        say, title = point.say, point.title
+        say, on_screen = point.say, point.title
         if count and index >= count and not (closing is not None and point is closing):
             # The brief promised `count`; anything past that is offered as a bonus, not miscounted.
-            say, title = f"Bonus: {say[:1].lower()}{say[1:]}", f"Bonus: {title}"
+            say, on_screen = f"Bonus: {say[:1].lower()}{say[1:]}", f"Bonus: {on_screen}"
         narration = say + (f" {point.why}" if (index, "why") in taken else "")
-        beats.append(Beat(on_screen=title[:120], narration=narration, visual_query=point.visual[:120]))
+        beats.append(Beat(on_screen=on_screen[:120], narration=narration, visual_query=point.visual[:120]))
     beats = beats[:11]
     last = beats[-1]
     beats[-1] = Beat(on_screen=last.on_screen, narration=f"{last.narration} {closer}", visual_query=last.visual_query)
