@@ -30,7 +30,7 @@ def test_the_demo_says_when_no_voice_can_be_loaded(monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_without_an_engine_the_voice_stage_fails_clearly_instead_of_going_silent(settings, tmp_path, monkeypatch):
-    from phantoms import runner
+    from phantoms.engine import runner
 
     settings.MEDIA_ROOT = str(tmp_path)
     settings.RATE_LIMITS = {}
@@ -72,7 +72,7 @@ def test_the_brief_service_refuses_them_and_stores_nothing(settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_by_setting_the_silent_voice_still_runs_for_benchmarks(settings, tmp_path):
-    from phantoms import runner
+    from phantoms.engine import runner
 
     settings.MEDIA_ROOT = str(tmp_path)
     settings.RATE_LIMITS = {}

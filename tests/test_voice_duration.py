@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from phantoms import runner
+from phantoms.engine import runner
 from pipeline.media import render as render_module
 from pipeline.media.ffmpeg import probe
 from pipeline.media.voice import espeak

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from phantoms import runner
+from phantoms.engine import runner
 from pipeline.models import Asset
 from pipeline.providers.script.composer import compose, read_directions
 from pipeline.script_format import Script, fit_to_budget, word_budget, word_count
