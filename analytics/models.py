@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from phantoms.engine.models import Leased
+from phantoms.engine.models import Leased, due_index
 
 
 class MetricReadback(Leased):
@@ -26,6 +26,7 @@ class MetricReadback(Leased):
 
     class Meta:
         ordering = ["publication_id", "offset_seconds"]
+        indexes = [due_index("analytics_readback_due")]
         constraints = [
             models.UniqueConstraint(fields=["publication", "offset_seconds"], name="one_readback_per_offset")
         ]

@@ -208,8 +208,27 @@ RENDER_PRESET = env.str("RENDER_PRESET", default="veryfast")
 # --- Pipeline behaviour.
 LEASE_SECONDS = env.int("PHANTOMS_LEASE_SECONDS", default=120)
 RECONCILE_INTERVAL = env.int("PHANTOMS_RECONCILE_INTERVAL", default=30)
-# Attempts per stage before a transient failure is dead-lettered, and the backoff base/cap (seconds).
-STAGE_ATTEMPTS = {"script": 4, "voice": 4, "render": 3, "publish": 5, "poll": 8, "analytics": 4}
+# The reconciler gives a row a new job when its job was due this many seconds ago and no worker has
+# claimed it (docs/architecture.md, "Truth and transport"); it looks at most RECONCILE_BATCH rows per
+# stage per pass, the longest overdue first.
+RECONCILE_GRACE = env.float("PHANTOMS_RECONCILE_GRACE", default=15.0)
+RECONCILE_BATCH = env.int("PHANTOMS_RECONCILE_BATCH", default=500)
+# Patience per stage (docs/architecture.md, "Failure classes"): a transient failure is dead-lettered
+# only once the stage has spent both its attempt budget and its retry window (seconds since the
+# current run of failures began). An open breaker defers without charging an attempt, but the
+# window still runs: an outage longer than it ends in dead letters that say so.
+STAGE_ATTEMPTS = {
+    stage: env.int(f"PHANTOMS_ATTEMPTS_{stage.upper()}", default=budget)
+    for stage, budget in {"script": 4, "voice": 4, "render": 3, "publish": 8, "poll": 8, "analytics": 4}.items()
+}
+# Script, voice and render have no window by default: their budget (raised above their breaker's
+# fail_max) and their breaker hold them through an outage, and a dead letter there costs no post.
+STAGE_RETRY_WINDOWS = {
+    stage: env.float(f"PHANTOMS_RETRY_WINDOW_{stage.upper()}", default=window)
+    for stage, window in {"script": 0, "voice": 0, "render": 0, "publish": 3600, "poll": 3600,
+                          "analytics": 3600}.items()
+}
+# Backoff between retries: exponential with full jitter from BACKOFF_BASE, capped at BACKOFF_CAP seconds.
 BACKOFF_BASE = env.float("PHANTOMS_BACKOFF_BASE", default=2.0)
 BACKOFF_CAP = env.float("PHANTOMS_BACKOFF_CAP", default=300.0)
 # Metric readbacks after publishing, seconds from publication (1 h, 24 h, 7 d).

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
-from phantoms.engine.models import Leased
+from phantoms.engine.models import Leased, due_index
 
 
 class Asset(FSMModelMixin, Leased):
@@ -82,6 +82,7 @@ class Asset(FSMModelMixin, Leased):
     class Meta:
         ordering = ["-created_at", "-id"]
         permissions = [("review_asset", "Can approve or reject assets awaiting review")]
+        indexes = [due_index("pipeline_asset_due")]
 
     def __str__(self):
         return self.title or f"Asset {self.pk}"

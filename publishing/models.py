@@ -5,7 +5,7 @@ import uuid
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from phantoms.engine.models import Leased
+from phantoms.engine.models import Leased, due_index
 
 
 class Platform(models.TextChoices):
@@ -59,6 +59,7 @@ class Publication(FSMModelMixin, Leased):
     class Meta:
         ordering = ["asset_id", "channel_id"]
         constraints = [models.UniqueConstraint(fields=["asset", "channel"], name="one_publication_per_channel")]
+        indexes = [due_index("publishing_publication_due")]
 
     def __str__(self):
         return f"{self.asset_id} → {self.channel}"

@@ -10,6 +10,7 @@ from phantoms.engine.models import BreakerEvent
 from phantoms.resilience import ratelimit
 from phantoms.resilience.breakers import Breaker, forget_breakers, get_breaker
 from phantoms.resilience.errors import BreakerOpen, PermanentError, RateLimited, TransientError
+from tests.helpers import flush_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -101,6 +102,58 @@ def test_unreadable_state_defers_instead_of_assuming_closed(tight, monkeypatch):
     with pytest.raises(BreakerOpen) as info:
         tight.call(lambda: calls.append(1))
     assert calls == [] and "unreadable" in str(info.value)
+
+
+def trip(breaker, times=3):
+    for _ in range(times):
+        with pytest.raises(TransientError):
+            breaker.call(fail_with(TransientError("503")))
+
+
+def test_a_flush_keeps_an_open_breaker_open_until_its_reset_time(tight, settings):
+    settings.BREAKERS = {**settings.BREAKERS, "youtube": {"fail_max": 3, "reset_timeout": 3, "success_threshold": 1}}
+    forget_breakers()
+    survivor = get_breaker("youtube")  # a process that lives through the flush (its own cached state: open)
+    trip(survivor)
+    opened = survivor.status().opened_at
+    events = BreakerEvent.objects.count()
+    flush_redis()  # Redis lost every key; a new process starts with nothing cached
+    newcomer = get_breaker("youtube")
+    assert newcomer is not survivor
+
+    calls = []
+    deadline = opened.timestamp() + 3
+    rejected = 0
+    while time.time() < deadline - 0.3:
+        for breaker in (survivor, newcomer):
+            with pytest.raises(BreakerOpen) as info:
+                breaker.call(lambda: calls.append(1))
+            assert 0 < info.value.retry_after <= 3
+            rejected += 1
+        time.sleep(0.1)
+    assert calls == [] and rejected >= 10
+    status = newcomer.status()
+    assert status.state == "open" and status.opened_at == opened
+    assert BreakerEvent.objects.count() == events  # rebuilt, not recorded again
+
+    time.sleep(max(0.0, deadline - time.time()) + 1.1)  # opened_at has one-second resolution
+    assert newcomer.call(lambda: calls.append(1) or "ok") == "ok"  # the probe, at its time
+    assert calls == [1] and newcomer.status().state == "closed"
+
+
+def test_a_flush_after_the_breaker_closed_leaves_it_closed(tight):
+    trip(tight)
+    tight.force_close(actor="ops")
+    flush_redis()
+    assert get_breaker("youtube").call(lambda: "ok") == "ok"
+    assert get_breaker("youtube").status().state == "closed"
+
+
+def test_an_unfinished_probe_is_taken_as_open_from_its_start(tight):
+    BreakerEvent.objects.create(name="youtube", from_state="open", to_state="half-open")
+    flush_redis()
+    with pytest.raises(BreakerOpen):
+        get_breaker("youtube").call(lambda: "ok")
 
 
 def test_operator_actions(tight):

@@ -113,6 +113,18 @@ def test_a_claim_takes_a_free_row_once_and_reads_it(monkeypatch, returning):
     assert claim.claim(stage, asset.pk, "worker-c") is None  # moved on
 
 
+@pytest.mark.parametrize("returning", [True, False], ids=["update-returning", "update-then-select"])
+def test_a_job_claims_only_the_row_that_names_it(monkeypatch, returning):
+    monkeypatch.setattr(claim, "_has_returning", lambda: returning)
+    asset = make_asset(Asset.State.SCRIPTING)
+    Asset.objects.filter(pk=asset.pk).update(job_id="job-2")  # job-1 was replaced by the reconciler
+    stage = ScriptedStage([])
+    assert claim.claim(stage, asset.pk, "worker-a", job_id="job-1") is None
+    assert claim.claim(stage, asset.pk, "worker-a", job_id="job-2").lease_owner == "worker-a"
+    Asset.objects.filter(pk=asset.pk).update(lease_owner="", lease_expires_at=None, job_id="")
+    assert claim.claim(stage, asset.pk, "worker-b", job_id="job-1").lease_owner == "worker-b"  # names none
+
+
 def test_live_lease_held_elsewhere_means_nothing_to_do():
     asset = make_asset(Asset.State.SCRIPTING)
     assert claim.claim(ScriptedStage([]), asset.pk, "other-worker")
@@ -123,6 +135,7 @@ def test_live_lease_held_elsewhere_means_nothing_to_do():
 
 def test_transient_failure_backs_off_then_dead_letters_after_budget(settings):
     settings.STAGE_ATTEMPTS = {"script": 3}
+    settings.STAGE_RETRY_WINDOWS = {}  # the budget alone
     asset = make_asset(Asset.State.SCRIPTING)
     stage = ScriptedStage([TransientError("503 from provider", provider="llm", status_code=503)] * 3)
     assert runner.run(stage, asset.pk) == "retrying"

@@ -44,6 +44,7 @@ def worker_env(sandbox_url: str, **extra) -> dict:
         "RATE_TIKTOK_PER_MINUTE": "100000",
         "RATE_INSTAGRAM_PER_DAY": "100000",
         "RQ_LOG_LEVEL": "WARNING",
+        **{f"PHANTOMS_RETRY_WINDOW_{stage.upper()}": "0" for stage in settings.STAGE_RETRY_WINDOWS},
         "LOG_LEVEL": "WARNING",
     }
     env.update({k: str(v) for k, v in extra.items()})

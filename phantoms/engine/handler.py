@@ -69,7 +69,16 @@ class StageHandler:
         return None
 
     def attempt_budget(self) -> int:
+        """Transient failures tolerated; the engine raises it above the breaker's `fail_max`."""
         return settings.STAGE_ATTEMPTS.get(self.name, 3)
+
+    def retry_window(self) -> float:
+        """Seconds of failing (from the first failure of a run) before a dead letter; 0: the budget alone.
+
+        Transient failures are retried until both the budget and the window are spent; deferrals by
+        an open breaker charge no attempt but end in a dead letter once the window is spent.
+        """
+        return float(settings.STAGE_RETRY_WINDOWS.get(self.name, 0))
 
     def attempt_owner(self, obj) -> dict:
         """The asset (and publication) an attempt or dead letter belongs to."""

@@ -23,10 +23,20 @@ class Leased(models.Model):
     job_id = models.CharField(max_length=64, blank=True, help_text="The RQ job that should run this stage next.")
     next_run_at = models.DateTimeField(null=True, blank=True, help_text="When that job is due (deferrals).")
     attempts = models.PositiveIntegerField(default=0, help_text="Failed attempts at the current stage.")
+    failing_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the current run of failures at this stage began (its retry window).")
     last_error = models.TextField(blank=True)
 
     class Meta:
         abstract = True
+
+
+def due_index(name: str) -> models.Index:
+    """The index behind the reconciler's one query per stage: rows in a state, by when their job is due.
+
+    A model that moves through stages (subclasses `Leased`) lists it in its own Meta.indexes.
+    """
+    return models.Index(fields=["state", "next_run_at"], name=name)
 
 
 class TransitionLog(models.Model):
@@ -61,6 +71,8 @@ class StageAttempt(models.Model):
         UNKNOWN_OUTCOME = "unknown_outcome"
         SUPERSEDED = "superseded"
         ERROR = "error"
+        # Its worker was lost (SIGKILL, a dead machine): the lease lapsed with the attempt still running.
+        ABANDONED = "abandoned"
 
     asset = models.ForeignKey("pipeline.Asset", on_delete=models.CASCADE, related_name="stage_attempts")
     publication = models.ForeignKey("publishing.Publication", null=True, blank=True, on_delete=models.CASCADE,
@@ -70,6 +82,8 @@ class StageAttempt(models.Model):
     number = models.PositiveIntegerField(help_text="Which attempt at this stage (deferrals do not count).")
     job_id = models.CharField(max_length=64, blank=True)
     worker = models.CharField(max_length=120, blank=True)
+    lease_token = models.CharField(max_length=64, blank=True,
+                                   help_text="The lease the attempt ran under: while no row holds it, nobody runs it.")
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)

@@ -3,8 +3,10 @@
 - success: one conditional UPDATE of the fields the outcome changed, with the attempt, the
   transitions and the next job in the same commit (`commit_outcome`);
 - a wait (rate limit, open breaker, work not ready): the row is handed back with a later job (`defer`);
-- a transient failure: backoff with jitter until the stage's attempt budget is spent, then a dead
-  letter (`retry_or_dead_letter`);
+- a transient failure: backoff with jitter until the stage has spent both its attempt budget and its
+  retry window, then a dead letter (`retry_or_dead_letter`);
+- an open breaker: a deferral to the breaker's next probe that charges no attempt, until the stage's
+  retry window is spent (`wait_out_outage`);
 - a permanent failure, or a person's decision needed: a dead letter at once (`dead_letter`).
 """
 
@@ -19,7 +21,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from phantoms.resilience.errors import ProviderError, UnknownOutcome
+from phantoms.resilience.errors import BreakerOpen, ProviderError, UnknownOutcome
 
 from .claim import clear_lease, release
 from .handler import Context, StageHandler
@@ -67,6 +69,7 @@ def commit_outcome(handler: StageHandler, obj, payload, ctx: Context, started: f
     before = _snapshot(obj)
     with transaction.atomic():
         obj.next_run_at = None
+        obj.failing_since = None
         with recorded_together():
             handler.commit(obj, payload, ctx)
         obj.attempts = 0
@@ -102,30 +105,81 @@ def _changes(obj, before: dict) -> dict:
             if not f.primary_key and _plain(f, obj) != before[f.attname]}
 
 
-def defer(handler: StageHandler, pk, token, delay: float, *, error: str, attempts: int | None = None):
+def defer(handler: StageHandler, pk, token, delay: float, *, error: str, attempts: int | None = None,
+          failing_since=None):
     """Hand the row back and queue its next run `delay` seconds from now."""
     with transaction.atomic():
         updates = {"lease_owner": "", "lease_expires_at": None,
                    "next_run_at": timezone.now() + timedelta(seconds=delay)}
         if attempts is not None:
             updates["attempts"] = attempts
+        if failing_since is not None:
+            updates["failing_since"] = failing_since
         if error:
             updates["last_error"] = error[:5000]
         if handler.model.objects.filter(pk=pk, lease_owner=token).update(**updates):
             enqueue_on_commit(handler, pk, delay)
 
 
+def attempt_budget(handler: StageHandler, obj, exc: BaseException | None = None) -> int:
+    """The stage's attempt budget, and never less than its breaker needs to open first.
+
+    A stage that gave up on the same failure that opens its breaker would leave the outage to a
+    person; with one attempt more than the breaker's `fail_max`, a row failing alone still trips the
+    breaker while it has attempts left, and from then on the breaker, not the budget, holds it back.
+    Failures the breaker does not count (a provider that answered, badly) keep the plain budget.
+    """
+    budget = handler.attempt_budget()
+    breaker = handler.breaker_name(obj)
+    counted = exc is None or not isinstance(exc, ProviderError) or exc.counts_toward_breaker
+    if breaker and counted and breaker in settings.BREAKERS:
+        budget = max(budget, int(settings.BREAKERS[breaker]["fail_max"]) + 1)
+    return budget
+
+
+def _took(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
 def retry_or_dead_letter(handler: StageHandler, obj, token, exc, ctx: Context) -> str:
+    """Retry a failure with backoff until the stage has spent its attempt budget AND its retry window."""
+    now = timezone.now()
     attempts = obj.attempts + 1
-    if attempts >= handler.attempt_budget():
+    failing_since = obj.failing_since or now
+    window = handler.retry_window()
+    if attempts >= attempt_budget(handler, obj, exc) and (now - failing_since).total_seconds() >= window:
         if isinstance(exc, UnknownOutcome) or ctx.outcome_uncertain:
             dead_letter(handler, obj.pk, token, exc, ctx, attempts=attempts, attention=True)
             return "needs_attention"
         dead_letter(handler, obj.pk, token, exc, ctx, attempts=attempts)
         return "dead_lettered"
     delay = backoff_delay(attempts)
-    defer(handler, obj.pk, token, delay, error=describe(exc), attempts=attempts)
+    defer(handler, obj.pk, token, delay, error=describe(exc), attempts=attempts, failing_since=failing_since)
     return "retrying"
+
+
+def wait_out_outage(handler: StageHandler, obj, token, exc: BreakerOpen, ctx: Context, delay: float) -> str:
+    """An open breaker: wait for its next probe without charging an attempt, within the retry window.
+
+    The window counts from the row's first failure (or first deferral by the breaker), so an outage
+    the breaker keeps away from the provider still ends, once the window is spent, in a dead letter
+    that says the breaker was open and for how long.
+    """
+    now = timezone.now()
+    failing_since = obj.failing_since or now
+    window = handler.retry_window()
+    waited = (now - failing_since).total_seconds()
+    if window and waited >= window:
+        last = f"; last error: {obj.last_error}" if obj.last_error else ""
+        spent = BreakerOpen(f"gave up after {_took(waited)} of failures (retry window {_took(window)}): {exc}{last}",
+                            retry_after=exc.retry_after, provider=exc.provider)
+        attention = ctx.outcome_uncertain
+        dead_letter(handler, obj.pk, token, spent, ctx, attempts=obj.attempts, attention=attention)
+        return "needs_attention" if attention else "dead_lettered"
+    defer(handler, obj.pk, token, delay, error="", failing_since=failing_since)
+    return exc.failure_class
 
 
 def describe(exc: BaseException) -> str:
@@ -149,6 +203,7 @@ def dead_letter(handler: StageHandler, pk, token, exc, ctx: Context, *, attempts
         else:
             handler.fail(locked, ctx, message)
         clear_lease(locked)
+        locked.failing_since = None
         locked.attempts = attempts
         locked.last_error = message
         locked.save()

@@ -38,16 +38,25 @@ def promote_due_jobs(queue_names, connection):
 
 
 def _put(handler: StageHandler, pk: int, delay: float, job_id: str):
-    queue = get_queue(handler.queue)
-    # On one pipeline, so an enqueue is one round trip to Redis rather than two.
-    with queue.connection.pipeline() as pipe:
-        if delay > 0:
-            job = queue.enqueue_in(timedelta(seconds=delay), JOB_PATH, pk, handler.name, pipeline=pipe,
-                                   job_id=job_id, **JOB_OPTIONS)
-        else:
-            job = queue.enqueue(JOB_PATH, pk, handler.name, pipeline=pipe, job_id=job_id, **JOB_OPTIONS)
+    return put_many([(handler, pk, delay, job_id)])[0]
+
+
+def put_many(jobs):
+    """Put jobs, given as (handler, pk, delay, job_id), on their queues in one round trip to Redis."""
+    if not jobs:
+        return []
+    put = []
+    connection = get_queue(jobs[0][0].queue).connection
+    with connection.pipeline() as pipe:
+        for handler, pk, delay, job_id in jobs:
+            queue = get_queue(handler.queue)
+            if delay > 0:
+                put.append(queue.enqueue_in(timedelta(seconds=delay), JOB_PATH, pk, handler.name, pipeline=pipe,
+                                            job_id=job_id, **JOB_OPTIONS))
+            else:
+                put.append(queue.enqueue(JOB_PATH, pk, handler.name, pipeline=pipe, job_id=job_id, **JOB_OPTIONS))
         pipe.execute()
-    return job
+    return put
 
 
 def _remember_job(handler: StageHandler, pk: int, delay: float, job_id: str, row=None):
@@ -60,11 +69,15 @@ def _remember_job(handler: StageHandler, pk: int, delay: float, job_id: str, row
 
 
 def enqueue(handler: StageHandler, pk: int, delay: float = 0.0):
-    """Put the stage job on its queue (now or later) and remember which job that is."""
+    """Remember which job runs the row next, then put it on its queue (now or later).
+
+    In that order, because a job claims only the row that names it: a worker fast enough to take the
+    job before the row knew its id would find nothing to do. Call it outside a transaction; inside
+    one, use `enqueue_on_commit`.
+    """
     job_id = str(uuid.uuid4())
-    job = _put(handler, pk, delay, job_id)
     _remember_job(handler, pk, delay, job_id)
-    return job
+    return _put(handler, pk, delay, job_id)
 
 
 def enqueue_on_commit(handler: StageHandler, pk: int | None, delay: float = 0.0, *, row=None):

@@ -43,6 +43,7 @@ from .outcome import (
     defer,
     finish_attempt,
     retry_or_dead_letter,
+    wait_out_outage,
 )
 
 logger = logging.getLogger("phantoms.runner")
@@ -60,7 +61,7 @@ def run(handler: StageHandler, pk: int, job_id: str = "") -> str:
 
 def _run(handler: StageHandler, pk: int, job_id: str) -> str:
     token = uuid.uuid4().hex
-    claimed = claim(handler, pk, token)
+    claimed = claim(handler, pk, token, job_id)
     if claimed is None:
         logger.info("%s %s: nothing to do (moved on or leased elsewhere)", handler.name, pk)
         return "skipped"
@@ -74,14 +75,15 @@ def _run(handler: StageHandler, pk: int, job_id: str) -> str:
         wait = ratelimit.acquire(*limit)
         if wait > 0:
             StageAttempt.objects.create(stage=handler.name, provider=provider, number=obj.attempts + 1,
-                                        job_id=job_id, worker=WORKER_NAME, finished_at=timezone.now(),
+                                        job_id=job_id, worker=WORKER_NAME, lease_token=token,
+                                        finished_at=timezone.now(),
                                         duration_ms=0, outcome=StageAttempt.Outcome.RATE_LIMITED,
                                         error=f"local rate limit for {limit[0]}: wait {wait:.1f}s", **owner)
             defer(handler, pk, token, wait, error="")
             return "rate_limited"
 
     ctx.attempt = StageAttempt(stage=handler.name, provider=provider, number=obj.attempts + 1,
-                               job_id=job_id, worker=WORKER_NAME, **owner)
+                               job_id=job_id, worker=WORKER_NAME, lease_token=token, **owner)
     if handler.show_running_attempt:
         ctx.attempt.save()
     started = time.monotonic()
@@ -96,7 +98,10 @@ def _run(handler: StageHandler, pk: int, job_id: str) -> str:
     except WAITS as exc:
         outcome = exc.failure_class
         finish_attempt(ctx.attempt, started, outcome, str(exc))
-        defer(handler, pk, token, exc.retry_after + random.uniform(0, 0.5), error="")
+        delay = exc.retry_after + random.uniform(0, 0.5)
+        if isinstance(exc, BreakerOpen):
+            return wait_out_outage(handler, obj, token, exc, ctx, delay)
+        defer(handler, pk, token, delay, error="")
         return outcome
     except PermanentError as exc:
         finish_attempt(ctx.attempt, started, "permanent", str(exc))

@@ -6,7 +6,13 @@ pybreaker does the counting; this module covers its edges (docs/architecture.md,
 - its Redis storage reports "closed" when Redis cannot be read, which would let every worker
   hammer a provider that is down: an unreadable breaker defers the job instead;
 - its half-open probe is not coordinated across processes: a Redis lock lets exactly one
-  process make the trial call while the others defer.
+  process make the trial call while the others defer;
+- its Redis storage starts a breaker whose keys are missing (a flushed or replaced Redis) closed,
+  which would send every worker to a provider in the middle of its outage: a missing state is
+  rebuilt from the recorded BreakerEvents instead (an open breaker stays open until its reset time);
+- a call that fails after another process has opened the breaker (it was in flight when the outage
+  was recognised) is news about the provider, not about the job: it is raised as BreakerOpen, so the
+  runner defers the row without charging it an attempt.
 """
 
 import logging
@@ -39,11 +45,76 @@ def _counts_as_healthy(exc: BaseException) -> bool:
     return isinstance(exc, ProviderError) and not exc.counts_toward_breaker
 
 
+def recorded_state(name: str) -> tuple[str, datetime | None]:
+    """The breaker's state by its last recorded change: (state, opened_at).
+
+    Open stays open from the moment it was recorded. Half-open (a probe whose verdict was never
+    recorded) is taken as open since then, so the next probe waits a full reset timeout.
+    """
+    last = BreakerEvent.objects.filter(name=name).order_by("-at", "-id").values_list("to_state", "at").first()
+    if last is None or last[0] == pybreaker.STATE_CLOSED:
+        return pybreaker.STATE_CLOSED, None
+    return pybreaker.STATE_OPEN, last[1]
+
+
+class RecordedRedisStorage(pybreaker.CircuitRedisStorage):
+    """pybreaker's Redis storage, with missing keys rebuilt from the recorded events, never assumed closed.
+
+    Failure counts restart from zero after a flush; an open breaker's state and opening time do not.
+    Every process rebuilds the same answer from the same rows, and the keys are written only where
+    still missing (one MULTI of SET NX), so processes racing to rebuild agree.
+    """
+
+    def __init__(self, redis_object, breaker_name: str, namespace: str):
+        self.breaker_name = breaker_name
+        super().__init__(pybreaker.STATE_CLOSED, redis_object, namespace=namespace)
+
+    def _initialize_redis_state(self, state: str) -> None:
+        if self._redis.exists(self._namespace("state")):
+            return
+        state, opened_at = recorded_state(self.breaker_name)
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._namespace("fail_counter"), 0, nx=True)
+            pipe.set(self._namespace("success_counter"), 0, nx=True)
+            if opened_at is not None:
+                pipe.set(self._namespace("opened_at"), int(opened_at.timestamp()), nx=True)
+            pipe.set(self._namespace("state"), state, nx=True)
+            # What RecordingListener last recorded: a process noticing the rebuilt state records nothing.
+            pipe.set(f"{NAMESPACE}:{self.breaker_name}:recorded", state, nx=True)
+            pipe.execute()
+        if state != pybreaker.STATE_CLOSED:
+            logger.warning("breaker %s: state missing from Redis; rebuilt as %s since %s from its events",
+                           self.breaker_name, state, opened_at)
+
+    @property
+    def state(self) -> str:
+        try:
+            raw = self._redis.get(self._namespace("state"))
+            if raw is None:
+                self._initialize_redis_state(pybreaker.STATE_CLOSED)
+                raw = self._redis.get(self._namespace("state"))
+        except RedisError:
+            self.logger.exception("RedisError: falling back to default circuit state")
+            return self._fallback_circuit_state
+        return raw.decode() if raw else pybreaker.STATE_CLOSED
+
+    @state.setter
+    def state(self, state: str) -> None:
+        pybreaker.CircuitRedisStorage.state.fset(self, state)
+
+
 class RecordingListener(pybreaker.CircuitBreakerListener):
     """Writes every state change to the database and the log, with the error that caused it."""
 
     def __init__(self):
         self._last_error = threading.local()
+        self._calls = threading.local()
+
+    def start_call(self):
+        self._calls.tripped = False
+
+    def tripped_by_this_call(self) -> bool:
+        return getattr(self._calls, "tripped", False)
 
     @staticmethod
     def _first_to_see(name: str, state: str) -> bool:
@@ -58,6 +129,8 @@ class RecordingListener(pybreaker.CircuitBreakerListener):
 
     def state_change(self, cb, old_state, new_state):
         old = old_state.name if old_state else ""
+        if new_state.name == pybreaker.STATE_OPEN:
+            self._calls.tripped = True
         if not self._first_to_see(cb.name, new_state.name):
             # pybreaker also calls this when a process merely notices a change another one made (its
             # cached state differs from Redis); one change must be one event, however many workers see it.
@@ -88,9 +161,7 @@ class Breaker:
         self.name = name
         self.redis = get_redis()
         self.listener = RecordingListener()
-        self.storage = pybreaker.CircuitRedisStorage(
-            pybreaker.STATE_CLOSED, self.redis, namespace=f"{NAMESPACE}:{name}"
-        )
+        self.storage = RecordedRedisStorage(self.redis, name, namespace=f"{NAMESPACE}:{name}")
         self.cb = pybreaker.CircuitBreaker(
             fail_max=int(config["fail_max"]),
             reset_timeout=float(config["reset_timeout"]),
@@ -110,6 +181,9 @@ class Breaker:
         try:
             # Read the key pybreaker's storage uses ourselves: its own getter hides Redis errors.
             raw = self.redis.get(self.storage._namespace("state"))
+            if raw is None:  # flushed: rebuilt from the recorded events, never assumed closed
+                self.storage._initialize_redis_state(pybreaker.STATE_CLOSED)
+                raw = self.redis.get(self.storage._namespace("state"))
         except RedisError as exc:
             raise BreakerOpen(f"breaker state unreadable ({exc}); deferring rather than guessing",
                               retry_after=PROBE_BUSY_RETRY, provider=self.name)
@@ -159,6 +233,7 @@ class Breaker:
                             1, self._key("probe"), token)
 
     def _call(self, func, *args, **kwargs):
+        self.listener.start_call()
         try:
             return self.cb.call(func, *args, **kwargs)
         except pybreaker.CircuitBreakerError as exc:
@@ -166,6 +241,18 @@ class Breaker:
             self._note_rejected()
             raise BreakerOpen(f"{self.name} breaker is open: {exc}",
                               retry_after=max(self.seconds_until_probe(), PROBE_BUSY_RETRY), provider=self.name)
+        except TransientError as exc:
+            if self.listener.tripped_by_this_call() or not self._known_outage():
+                raise
+            raise BreakerOpen(f"{self.name} failed while its breaker was already open: {exc}",
+                              retry_after=max(self.seconds_until_probe(), PROBE_BUSY_RETRY),
+                              provider=self.name) from exc
+
+    def _known_outage(self) -> bool:
+        try:
+            return self._read_state() != pybreaker.STATE_CLOSED
+        except BreakerOpen:
+            return False
 
     # --- operator actions (admin, API)
     def force_open(self, actor: str = ""):

@@ -1,76 +1,150 @@
-"""Rebuild missing jobs from the database (docs/architecture.md, "Truth and transport").
+"""Rebuild lost work from the database (docs/architecture.md, "Truth and transport").
 
-Every row a registered stage should be moving must have a live lease or a job in Redis. Anything
-else lost its job to a flush, a SIGKILL or a crash between commit and enqueue, and is enqueued
-again. Stage jobs are idempotent, so a job enqueued twice does no harm. Apps add passes of their
-own (`registry.register_repair`) for repairs only they understand.
+One rule, whatever Redis says about a job's status: a row that a registered stage should be moving,
+whose next job was due more than `RECONCILE_GRACE` seconds ago (or whose claim has lapsed), and that
+no worker holds, gets a new job. It covers every way a job goes missing with one check: a job popped
+by a worker that died before starting it (a worker on several queues pops with BLPOP and keeps no
+record; the job stays `queued` in no queue for ever), a job handed to a stopped worker, a flushed
+Redis, a scheduler that died holding its lock, a crash between commit and enqueue. The only thing
+asked of Redis is whether the old job is still waiting in its queue's list: a backlog is not a loss,
+and another copy would only lengthen it.
+
+The replaced job, should it surface after all (the stopped worker resumes), claims nothing: a job
+claims only the row that names it (`claim.py`). The new job is written to the row with a conditional
+UPDATE, so a worker that claims the row meanwhile wins and the reconciler leaves it alone.
+
+Attempts still `running` under a lease nobody holds any more are closed as `abandoned`.
+
+Cost per pass: one query per stage on the (state, next_run_at) index, at most `RECONCILE_BATCH` rows,
+oldest due first; one Redis round trip to read the lists of the queues those rows' jobs wait in, only
+when some row is overdue; one UPDATE per row given a new job; one Redis round trip to put them all.
+Apps add passes of their own (`registry.register_repair`) for repairs only they understand.
 """
 
 import logging
-from collections import Counter
+import uuid
+from collections import Counter, defaultdict
 from datetime import timedelta
 
-import django_rq
+from django.conf import settings
+from django.db.models import F, Q
 from django.utils import timezone
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
 
 from .. import registry
-from ..queueing import enqueue
+from ..handler import StageHandler
+from ..models import StageAttempt
+from ..queueing import JOB_OPTIONS, get_queue, put_many
 
 logger = logging.getLogger("phantoms.reconciler")
-LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED}
-# A live scheduler promotes due jobs every second. One still `scheduled` this long after its time has
-# nobody to promote it: a SIGKILLed worker's scheduler keeps its lock for 61 s, and the schedulers of
-# the workers that replace it only try to take the lock every 120 s.
-OVERDUE_GRACE = timedelta(seconds=10)
+
+ABANDONED_ERROR = "abandoned: its worker was lost (the lease lapsed while the attempt was running)"
 
 
-def job_is_live(job_id: str, connection, *, lease_expired: bool = False, overdue: bool = False) -> bool:
-    """Whether the job still stands for the row's next step.
-
-    A job stays `started` in Redis after its worker is SIGKILLed (until rq's own maintenance
-    notices, up to job_timeout + 10 min later). The row's lease is the truth: a started job whose
-    claim has expired belongs to a worker that is gone (or overran its lease), so it is not live.
-    Likewise a `scheduled` job long past its time is stranded, not waiting.
-    """
-    if not job_id:
-        return False
-    try:
-        status = Job.fetch(job_id, connection=connection).get_status(refresh=False)
-    except NoSuchJobError:
-        return False
-    if status == JobStatus.STARTED and lease_expired:
-        return False
-    if status == JobStatus.SCHEDULED and overdue:
-        return False
-    return status in LIVE_STATUSES
+def _due(now, grace: timedelta) -> Q:
+    """Rows whose claim lapsed, or that nobody claimed by their due time plus the grace period."""
+    lapsed = Q(lease_expires_at__lt=now)
+    unclaimed = Q(lease_expires_at__isnull=True) & (Q(next_run_at__isnull=True) | Q(next_run_at__lte=now - grace))
+    return lapsed | unclaimed
 
 
-def _needs_job(rows, connection):
-    now = timezone.now()
-    for row in rows:
-        if row.lease_expires_at and row.lease_expires_at > now:
-            continue  # a worker holds it right now
-        overdue = row.next_run_at is not None and row.next_run_at < now - OVERDUE_GRACE
-        if job_is_live(row.job_id, connection, lease_expired=row.lease_expires_at is not None, overdue=overdue):
+def overdue(stage: StageHandler, now, grace: timedelta, limit: int) -> list[tuple]:
+    """(pk, job_id, next_run_at) of the stage's rows that should be moving and are not, oldest due first."""
+    rows = stage.rows_to_reconcile().filter(_due(now, grace))
+    return list(rows.order_by(F("next_run_at").asc(nulls_first=True), "pk")
+                .values_list("pk", "job_id", "next_run_at")[:limit])
+
+
+def waiting_in_queues(queue_names, connection) -> set[str]:
+    """Ids of the jobs sitting in these queues' lists, read in one round trip."""
+    names = sorted(set(queue_names))
+    if not names:
+        return set()
+    with connection.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.lrange(get_queue(name).key, 0, -1)
+        lists = pipe.execute()
+    return {job_id.decode() for ids in lists for job_id in ids}
+
+
+def _take_over(stage: StageHandler, pk, old_job_id: str, delay: float, now, grace) -> str | None:
+    """Name a new job on the row, only if it still has the old one and still nobody holds it."""
+    job_id = str(uuid.uuid4())
+    taken = (stage.model.objects.filter(pk=pk, job_id=old_job_id, state__in=list(stage.states))
+             .filter(_due(now, grace))
+             .update(job_id=job_id, next_run_at=now + timedelta(seconds=delay)))
+    return job_id if taken else None
+
+
+def requeue_overdue(now=None) -> Counter:
+    """Give every overdue row a new job; returns how many per tracked model key."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.RECONCILE_GRACE)
+    counts = Counter({key: 0 for key in registry.tracked_models()})
+    found = [(stage, overdue(stage, now, grace, settings.RECONCILE_BATCH)) for stage in registry.all_stages()]
+    found = [(stage, rows) for stage, rows in found if rows]
+    if not found:
+        return counts
+    waiting = waiting_in_queues([stage.queue for stage, _ in found], get_queue(found[0][0].queue).connection)
+    jobs = []
+    for stage, rows in found:
+        lost = [(pk, job_id, due) for pk, job_id, due in rows if not job_id or job_id not in waiting]
+        custom_delay = type(stage).reconcile_delay is not StageHandler.reconcile_delay
+        loaded = stage.model.objects.in_bulk([pk for pk, _, _ in lost]) if custom_delay and lost else {}
+        for pk, old_job_id, due in lost:
+            delay = max(0.0, (due - now).total_seconds()) if due else 0.0
+            if custom_delay and pk in loaded:
+                delay = stage.reconcile_delay(loaded[pk], delay)
+            job_id = _take_over(stage, pk, old_job_id, delay, now, grace)
+            if job_id:
+                jobs.append((stage, pk, delay, job_id))
+                counts[registry.tracked_key(stage.model)] += 1
+    put_many(jobs)
+    return counts
+
+
+def close_abandoned_attempts(now=None) -> int:
+    """Close `running` attempts whose lease no row holds any more: their worker is gone."""
+    now = now or timezone.now()
+    running = list(StageAttempt.objects.filter(outcome=StageAttempt.Outcome.RUNNING)
+                   .values_list("pk", "stage", "lease_token", "started_at"))
+    if not running:
+        return 0
+    tokens = defaultdict(set)
+    for _, stage, token, _ in running:
+        if token:
+            tokens[stage].add(token)
+    live = set()
+    for stage_name, stage_tokens in tokens.items():
+        try:
+            model = registry.get_stage(stage_name).model
+        except registry.UnknownStage:
             continue
-        delay = max(0.0, (row.next_run_at - now).total_seconds()) if row.next_run_at else 0.0
-        yield row, delay
+        live |= set(model.objects.filter(lease_owner__in=stage_tokens, lease_expires_at__gt=now)
+                    .values_list("lease_owner", flat=True))
+    # An attempt recorded before attempts carried their lease: no job runs longer than its timeout.
+    oldest_possible = now - timedelta(seconds=JOB_OPTIONS["job_timeout"] + settings.LEASE_SECONDS)
+    abandoned = [pk for pk, stage, token, started in running
+                 if (token and token not in live and stage in tokens and _known(stage))
+                 or (not token and started < oldest_possible)]
+    if not abandoned:
+        return 0
+    # Conditional: an attempt its worker finished meanwhile keeps its real outcome.
+    return StageAttempt.objects.filter(pk__in=abandoned, outcome=StageAttempt.Outcome.RUNNING).update(
+        outcome=StageAttempt.Outcome.ABANDONED, finished_at=now, error=ABANDONED_ERROR)
+
+
+def _known(stage_name: str) -> bool:
+    return stage_name in registry.stage_names()
 
 
 def reconcile() -> dict:
-    """One pass: re-enqueue every row that lost its job, then run the apps' repairs. Returns counts."""
-    connection = django_rq.get_connection("housekeeping")
-    counts = Counter({key: 0 for key in registry.tracked_models()})
-    for stage in registry.all_stages():
-        key = registry.tracked_key(stage.model)
-        for row, delay in _needs_job(stage.rows_to_reconcile(), connection):
-            enqueue(stage, row.pk, stage.reconcile_delay(row, delay))
-            counts[key] += 1
+    """One pass: new jobs for overdue rows, abandoned attempts closed, the apps' repairs. Returns counts."""
+    now = timezone.now()
+    counts = requeue_overdue(now)
+    counts["abandoned"] = close_abandoned_attempts(now)
     for name, repair in registry.repairs().items():
         counts[name] = repair()
     counts = dict(counts)
     if any(counts.values()):
-        logger.info("reconciler re-enqueued %s", counts)
+        logger.info("reconciler: %s", counts)
     return counts
