@@ -5,7 +5,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends espeak-ng fonts
 WORKDIR /app
 COPY pyproject.toml ./
 COPY . .
-RUN pip install . gunicorn
+RUN pip install .
 RUN python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["gunicorn", "phantoms.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["python", "manage.py", "serve", "--listen", "0.0.0.0:8000"]

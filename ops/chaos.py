@@ -328,7 +328,7 @@ class LocalSystem:
             **{f"BREAKER_{p.upper()}_RESET_TIMEOUT": "5" for p in PLATFORMS},
         }
         return {**fast, **os.environ, "REDIS_URL": settings.REDIS_URL, "PHANTOMS_SANDBOX": "1",
-                "PHANTOMS_SANDBOX_URL": base}
+                "PHANTOMS_SANDBOX_URL": base, "PHANTOMS_DB_POOL": "on"}
 
     def __enter__(self):
         call_command("migrate", interactive=False, verbosity=0)
@@ -336,7 +336,7 @@ class LocalSystem:
         base = f"http://127.0.0.1:{port}"
         env = self.env(base)
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        commands = [manage + ["runserver", f"127.0.0.1:{port}", "--noreload"]]
+        commands = [manage + ["serve", "--listen", f"127.0.0.1:{port}"]]
         for n, group in enumerate(self.WORKER_GROUPS):
             commands.append(manage + ["rqworker", *group, "--worker-class", "phantoms.worker.Worker",
                                       "--with-scheduler", "--name", f"chaos-{n}-{'-'.join(group)}-{os.getpid()}"])

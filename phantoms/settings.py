@@ -88,9 +88,24 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         }
     )
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-# Workers run many short jobs: keep the connection, and check it is alive before reusing it.
+# Connections per process kind (README, "Database connections"):
+# - workers and the scheduler run one job at a time on one thread: one persistent connection each,
+#   checked before reuse;
+# - the web process (`manage.py serve`, PHANTOMS_DB_POOL=on) draws from Django's psycopg pool, at
+#   most PHANTOMS_WEB_THREADS connections however many requests arrive: every waitress thread holds
+#   at most one, so a request never waits for one and the bound never moves.
+WEB_THREADS = env.int("PHANTOMS_WEB_THREADS", default=8)
+DB_POOL = env.bool("PHANTOMS_DB_POOL", default=False) and DATABASES["default"]["ENGINE"].endswith("postgresql")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Names the process kind in pg_stat_activity (and the load test counts the web process's by it).
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = env.str(
+        "PHANTOMS_DB_APPLICATION_NAME", default="phantoms")
+if DB_POOL:
+    DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": WEB_THREADS, "timeout": 10}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django returns them
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False  # the pool hands out only healthy ones
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: transport only (docs/architecture.md, "Truth and transport").

@@ -93,3 +93,22 @@ def wait_for(predicate, timeout: float, every: float = 0.1, between=None) -> boo
             between()
         time.sleep(every)
     return False
+
+
+def stop_when_idle(process: subprocess.Popen, timeout: float = 60):
+    """SIGSTOP a worker once it waits for jobs: Redis still hands it the next job pushed to its queues
+    (its BLPOP is registered with the server), which then sits in a process that does nothing."""
+    from rq import Worker
+
+    from phantoms.redis import get_redis
+
+    def idle():
+        return any(w.pid == process.pid and w.get_state() == "idle" for w in Worker.all(connection=get_redis()))
+
+    assert wait_for(idle, timeout=timeout, every=0.1), "the worker never became idle"
+    time.sleep(0.5)  # from `idle` into its blocking pop
+    os.kill(process.pid, signal.SIGSTOP)
+
+
+def resume(process: subprocess.Popen):
+    os.kill(process.pid, signal.SIGCONT)

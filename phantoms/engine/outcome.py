@@ -25,7 +25,7 @@ from phantoms.resilience.errors import BreakerOpen, ProviderError, UnknownOutcom
 
 from .claim import clear_lease, release
 from .handler import Context, StageHandler
-from .models import DeadLetter
+from .models import DeadLetter, StageAttempt
 from .queueing import enqueue_on_commit
 from .transitions import recorded_together
 
@@ -175,11 +175,17 @@ def wait_out_outage(handler: StageHandler, obj, token, exc: BreakerOpen, ctx: Co
         last = f"; last error: {obj.last_error}" if obj.last_error else ""
         spent = BreakerOpen(f"gave up after {_took(waited)} of failures (retry window {_took(window)}): {exc}{last}",
                             retry_after=exc.retry_after, provider=exc.provider)
-        attention = ctx.outcome_uncertain
+        attention = ctx.outcome_uncertain or _left_unknown(handler, obj, failing_since)
         dead_letter(handler, obj.pk, token, spent, ctx, attempts=obj.attempts, attention=attention)
         return "needs_attention" if attention else "dead_lettered"
     defer(handler, obj.pk, token, delay, error="", failing_since=failing_since)
     return exc.failure_class
+
+
+def _left_unknown(handler: StageHandler, obj, since) -> bool:
+    """Whether a call in this run of failures may have taken effect unseen: then a person decides."""
+    return StageAttempt.objects.filter(stage=handler.name, outcome=StageAttempt.Outcome.UNKNOWN_OUTCOME,
+                                       started_at__gte=since, **handler.attempt_owner(obj)).exists()
 
 
 def describe(exc: BaseException) -> str:

@@ -96,8 +96,9 @@ def test_sigkill_in_every_stage_and_a_flush_lose_nothing(sandbox):
     assert all_in(Publication, publications, Publication.State.PUBLISHED)
     ledger = ledger_summary()
     assert (ledger["posts"], ledger["duplicates"]) == (6, 0), ledger["duplicated_assets"]
-    # A render records its attempt as it starts: the killed one stays `running` for ever.
-    assert list(StageAttempt.objects.filter(outcome="running").values_list("asset", "stage")) == [(real, "render")]
+    # A render records its attempt as it starts: the killed one is closed as abandoned once its lease lapsed.
+    assert not StageAttempt.objects.filter(outcome="running").exists()
+    assert list(StageAttempt.objects.filter(outcome="abandoned").values_list("asset", "stage")) == [(real, "render")]
     for pk in pks:
         for stage in ("script", "voice", "render"):
             assert StageAttempt.objects.filter(asset=pk, stage=stage, outcome="succeeded").count() == 1, (pk, stage)

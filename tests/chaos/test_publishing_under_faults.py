@@ -86,6 +86,9 @@ def test_faulty_platforms_lose_nothing_and_never_double_post(chaos_settings):
 
 def test_a_requeued_letter_asks_the_platform_before_posting_again(chaos_settings):
     """Accepted but the response lost, then every lookup failed: the requeue must find the post, not repost."""
+    # Once its breaker opens, the publication waits for X without being charged; a short retry window
+    # ends the wait, with a person to decide (the first post may have gone out).
+    chaos_settings.STAGE_RETRY_WINDOWS = {"publish": 3}
     channel = platform_channels()["x"]
     [pk] = submit(1, lambda i: [channel])
     [publication] = review_all([pk])

@@ -54,12 +54,17 @@ class Command(BaseCommand):
         self._ensure_admin(options["password"])
         channels = self._ensure_channels()
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        commands = [manage + ["runserver", f"127.0.0.1:{port}", "--noreload"]]
+        # The web process (admin, API, the sandbox) on waitress with a bounded thread pool, and on
+        # PostgreSQL a connection pool of the same size (README, "Database connections").
+        web_env = {**env, "PHANTOMS_DB_POOL": "on", "PHANTOMS_DB_APPLICATION_NAME": "phantoms-web"}
+        children = [subprocess.Popen(manage + ["serve", "--listen", f"127.0.0.1:{port}"], env=web_env)]
+        commands = []
         for group in WORKER_GROUPS:
             commands.append(manage + ["rqworker", *group, "--worker-class", "phantoms.worker.Worker",
                                       "--with-scheduler", "--name", f"demo-{'-'.join(group)}-{os.getpid()}"])
         commands.append(manage + ["rqcron", "phantoms.cron"])
-        children = [subprocess.Popen(cmd, env=env) for cmd in commands]
+        worker_env = {**env, "PHANTOMS_DB_APPLICATION_NAME": "phantoms-worker"}
+        children += [subprocess.Popen(cmd, env=worker_env) for cmd in commands]
         # SIGTERM (a supervisor, `timeout`) stops the demo like Ctrl-C: the children go with it.
         signal.signal(signal.SIGTERM, _interrupt)
         try:
