@@ -44,9 +44,9 @@ class LoadResult:
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
-    def lines(self, threads: int, clients: int) -> list[str]:
+    def lines(self, server: str, clients: int) -> list[str]:
         return [
-            f"web process: {threads} threads, {clients} concurrent clients, {self.seconds:.1f} s",
+            f"web process: {server}, {clients} concurrent clients, {self.seconds:.1f} s",
             f"  requests                 {self.requests:>7}   ({self.per_second:.0f}/s)",
             f"  answers by status        {dict(sorted(self.statuses.items()))}",
             f"  transport errors         {len(self.errors):>7}",
@@ -182,7 +182,8 @@ def main():
     finally:
         process.terminate()
         process.wait(10)
-    print("\n".join(result.lines(args.threads, args.clients)))
+    server = "runserver" if args.server == "runserver" else f"manage.py serve, {args.threads} threads"
+    print("\n".join(result.lines(server, args.clients)))
 
 
 if __name__ == "__main__":
