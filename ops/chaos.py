@@ -310,7 +310,9 @@ class LocalSystem:
     def __init__(self, say: Callable[[str], None] = print):
         self.say = say
         self.children: list[subprocess.Popen] = []
+        self.commands: list[list[str]] = []
         self.logs = Path(settings.VAR_DIR) / "chaos-logs"
+        self.kills = 0
 
     def env(self, base: str) -> dict:
         fast = {
@@ -335,18 +337,14 @@ class LocalSystem:
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         env = self.env(base)
-        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        commands = [manage + ["serve", "--listen", f"127.0.0.1:{port}"]]
-        for n, group in enumerate(self.WORKER_GROUPS):
-            commands.append(manage + ["rqworker", *group, "--worker-class", "phantoms.worker.Worker",
-                                      "--with-scheduler", "--name", f"chaos-{n}-{'-'.join(group)}-{os.getpid()}"])
-        commands.append(manage + ["rqcron", "phantoms.cron"])
+        self.manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        self.process_env = env
+        commands = [self.manage + ["serve", "--listen", f"127.0.0.1:{port}"]]
+        commands += [self._worker_command(n, group) for n, group in enumerate(self.WORKER_GROUPS)]
+        commands.append(self.manage + ["rqcron", "phantoms.cron"])
+        self.commands = commands
         self.logs.mkdir(parents=True, exist_ok=True)
-        for n, cmd in enumerate(commands):
-            with open(self.logs / f"system-{os.getpid()}-{n}.log", "wb") as log:
-                # Own session: a scheduler forked by a worker goes down with it.
-                self.children.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                                      start_new_session=True))
+        self.children = [self._start(n, cmd) for n, cmd in enumerate(commands)]
         self.say(f"started web + sandbox on {base}, {len(self.WORKER_GROUPS)} workers and the scheduler "
                  f"(logs in {self.logs})")
         try:
@@ -355,6 +353,34 @@ class LocalSystem:
             self.__exit__(None, None, None)
             raise
         return self
+
+    def _worker_command(self, n: int, group: list[str], generation: int = 0) -> list[str]:
+        # A new name for a replacement: the killed worker's registration outlives it for a while.
+        name = f"chaos-{n}-{'-'.join(group)}-{os.getpid()}" + (f"-r{generation}" if generation else "")
+        return self.manage + ["rqworker", *group, "--worker-class", "phantoms.worker.Worker", "--with-scheduler",
+                              "--name", name]
+
+    def _start(self, n: int, cmd: list[str]) -> subprocess.Popen:
+        with open(self.logs / f"system-{os.getpid()}-{n}.log", "ab") as log:
+            # Own session: a scheduler forked by a worker goes down with it.
+            return subprocess.Popen(cmd, env=self.process_env, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+
+    def kill_a_worker(self, rng) -> str:
+        """SIGKILL one stage worker and its scheduler, whatever it is doing (popping a job, between the
+        pop and the claim, mid-stage), and start another in its place. Returns its queues."""
+        stage_groups = [n for n, group in enumerate(self.WORKER_GROUPS) if group != ["housekeeping"]]
+        n = rng.choice(stage_groups)
+        index = n + 1  # after the web process
+        try:
+            os.killpg(self.children[index].pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.children[index].wait(timeout=10)
+        self.kills += 1
+        self.commands[index] = self._worker_command(n, self.WORKER_GROUPS[n], self.kills)
+        self.children[index] = self._start(index, self.commands[index])
+        return " ".join(self.WORKER_GROUPS[n])
 
     def _wait_ready(self, base: str):
         deadline = time.monotonic() + 90

@@ -40,6 +40,10 @@ class StageHandler:
 
     A handler is registered by name (phantoms.engine.registry) and run by the one job function,
     `phantoms.engine.jobs.run_stage`. The engine decides when it runs again.
+
+    Queue a stage's job only through `phantoms.engine.queueing` (`enqueue_on_commit`, `enqueue`):
+    they write the row's `job_id`, and a job claims only the row that names it (docs/architecture.md,
+    "Truth and transport"); a job put on a queue by hand finds nothing to do.
     """
 
     name: str = ""

@@ -33,3 +33,10 @@ def test_small_scenario_reports_every_figure(chaos_settings):
     assert "lost (never settled)         0" in text and "duplicate posts              0" in text
     assert text.endswith("OK: nothing lost, nothing posted twice")
     assert said[0].startswith("submitted 3 assets")
+
+
+def test_kill_every_must_be_a_positive_number_of_seconds():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--kill-every: a number of seconds above 0"):
+        call_command("chaos", "--kill-every", "0")

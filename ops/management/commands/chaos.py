@@ -1,4 +1,6 @@
 import argparse
+import random
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -29,6 +31,10 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=900.0,
                             help="seconds to wait for the batch to settle, before and after the requeue")
         parser.add_argument("--real-render", action="store_true", help="render with ffmpeg, not the instant copy")
+        parser.add_argument("--kill-every", type=float, metavar="SECONDS",
+                            help="SIGKILL a random stage worker this often (and start another), when the run "
+                                 "starts its own system; its workers listen on two queues, so kills land "
+                                 "around dequeue as well as mid-stage")
 
     def handle(self, *args, **options):
         try:
@@ -39,14 +45,35 @@ class Command(BaseCommand):
                                  real_render=options["real_render"])
         except ValueError as exc:
             raise CommandError(str(exc))
+        kill_every = options["kill_every"]
+        if kill_every is not None and kill_every <= 0:
+            raise CommandError("--kill-every: a number of seconds above 0")
         say = self.stdout.write
         if workers_alive():
+            if kill_every:
+                raise CommandError("--kill-every: only when the run starts its own system (no worker is running)")
             say("workers are running: driving the system that is up")
             report = Scenario(config, say=say).run()
+            kills = 0
         else:
-            with LocalSystem(say=say):
-                report = Scenario(config, say=say).run()
+            with LocalSystem(say=say) as system:
+                report = Scenario(config, say=say, tick=self._killer(system, kill_every, say)).run()
+                kills = system.kills
         for line in report.lines():
             say(line)
+        if kill_every:
+            say(f"  worker kills             {kills:>5}")
         if not report.ok:
             raise CommandError(f"{report.lost} asset(s) lost, {report.duplicates} duplicate post(s)")
+
+    @staticmethod
+    def _killer(system, every, say):
+        rng = random.Random()
+        next_kill = [time.monotonic() + every] if every else [None]
+
+        def tick():
+            time.sleep(1.0)
+            if next_kill[0] is not None and time.monotonic() >= next_kill[0]:
+                say(f"  killed a worker on {system.kill_a_worker(rng)}")
+                next_kill[0] = time.monotonic() + rng.uniform(0.5, 1.5) * every
+        return tick
