@@ -147,7 +147,7 @@ def retry_or_dead_letter(handler: StageHandler, obj, token, exc, ctx: Context) -
     """Retry a failure with backoff until the stage has spent its attempt budget AND its retry window."""
     now = timezone.now()
     attempts = obj.attempts + 1
-    failing_since = obj.failing_since or now
+    failing_since = obj.failing_since or _run_started(ctx, now)
     window = handler.retry_window()
     if attempts >= attempt_budget(handler, obj, exc) and (now - failing_since).total_seconds() >= window:
         if isinstance(exc, UnknownOutcome) or ctx.outcome_uncertain:
@@ -168,18 +168,26 @@ def wait_out_outage(handler: StageHandler, obj, token, exc: BreakerOpen, ctx: Co
     that says the breaker was open and for how long.
     """
     now = timezone.now()
-    failing_since = obj.failing_since or now
+    failing_since = obj.failing_since or _run_started(ctx, now)
     window = handler.retry_window()
     waited = (now - failing_since).total_seconds()
     if window and waited >= window:
         last = f"; last error: {obj.last_error}" if obj.last_error else ""
         spent = BreakerOpen(f"gave up after {_took(waited)} of failures (retry window {_took(window)}): {exc}{last}",
                             retry_after=exc.retry_after, provider=exc.provider)
-        attention = ctx.outcome_uncertain or _left_unknown(handler, obj, failing_since)
+        # A person decides only if a call of this run had an unknown outcome: whether the window ran
+        # out at a probe or at a rejected call must not change who decides.
+        attention = _left_unknown(handler, obj, failing_since)
         dead_letter(handler, obj.pk, token, spent, ctx, attempts=obj.attempts, attention=attention)
         return "needs_attention" if attention else "dead_lettered"
     defer(handler, obj.pk, token, delay, error="", failing_since=failing_since)
     return exc.failure_class
+
+
+def _run_started(ctx: Context, now):
+    """A run of failures begins when its first failed attempt started."""
+    started = getattr(ctx.attempt, "started_at", None)
+    return min(started, now) if started else now
 
 
 def _left_unknown(handler: StageHandler, obj, since) -> bool:
