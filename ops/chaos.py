@@ -317,6 +317,9 @@ class LocalSystem:
     def env(self, base: str) -> dict:
         fast = {
             "PHANTOMS_RECONCILE_INTERVAL": "10",
+            "PHANTOMS_RECONCILE_GRACE": "5",
+            # A killed worker's claims lapse sooner (renders renew theirs as they report progress).
+            "PHANTOMS_LEASE_SECONDS": "20",
             "PHANTOMS_PUBLISH_POLL_INTERVAL": "1",
             "PHANTOMS_BACKOFF_BASE": "0.5",
             "PHANTOMS_BACKOFF_CAP": "10",
@@ -330,7 +333,7 @@ class LocalSystem:
             **{f"BREAKER_{p.upper()}_RESET_TIMEOUT": "5" for p in PLATFORMS},
         }
         return {**fast, **os.environ, "REDIS_URL": settings.REDIS_URL, "PHANTOMS_SANDBOX": "1",
-                "PHANTOMS_SANDBOX_URL": base, "PHANTOMS_DB_POOL": "on"}
+                "PHANTOMS_SANDBOX_URL": base}
 
     def __enter__(self):
         call_command("migrate", interactive=False, verbosity=0)
@@ -361,10 +364,12 @@ class LocalSystem:
                               "--name", name]
 
     def _start(self, n: int, cmd: list[str]) -> subprocess.Popen:
+        env = self.process_env
+        if n == 0:  # the web process: its connection pool (README, "Database connections")
+            env = {**env, "PHANTOMS_DB_POOL": "on", "PHANTOMS_DB_APPLICATION_NAME": "phantoms-web"}
         with open(self.logs / f"system-{os.getpid()}-{n}.log", "ab") as log:
             # Own session: a scheduler forked by a worker goes down with it.
-            return subprocess.Popen(cmd, env=self.process_env, stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def kill_a_worker(self, rng) -> str:
         """SIGKILL one stage worker and its scheduler, whatever it is doing (popping a job, between the
