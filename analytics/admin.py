@@ -1,11 +1,11 @@
 from django.contrib import admin
 
 from analytics.models import MetricReadback
-from phantoms.admin import ReadOnlyAdmin, admin_link, badge
+from phantoms.admin import ReadOnlyAdmin, TeamScopedMixin, admin_link, badge
 
 
 @admin.register(MetricReadback)
-class MetricReadbackAdmin(ReadOnlyAdmin):
+class MetricReadbackAdmin(TeamScopedMixin, ReadOnlyAdmin):
     list_display = ("id", "publication_link", "platform", "offset_seconds", "due_at", "state_badge", "taken_at",
                     "views", "likes", "comments", "shares")
     list_filter = ("state", "publication__channel__platform", "offset_seconds")

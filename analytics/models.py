@@ -24,6 +24,8 @@ class MetricReadback(Leased):
     shares = models.PositiveBigIntegerField(null=True, blank=True)
     raw = models.JSONField(default=dict, blank=True)
 
+    team_field = "publication__asset__team"
+
     class Meta:
         ordering = ["publication_id", "offset_seconds"]
         indexes = [due_index("analytics_readback_due")]

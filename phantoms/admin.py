@@ -8,6 +8,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts import scoping
+
 # One palette for every state machine, so "failed" looks the same on assets, publications and breakers.
 STATE_COLOURS = {
     "draft": "#6b7280",
@@ -72,6 +74,18 @@ class ReadOnlyMixin:
 
 class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
     pass
+
+
+class TeamScopedMixin:
+    """Only the rows of the user's teams (accounts.scoping): another team's rows are absent, so their
+    pages answer as for an object that does not exist."""
+
+    def get_queryset(self, request):
+        return scoping.visible(super().get_queryset(request), request.user)
+
+
+class RelatedInTeamFilter(admin.RelatedOnlyFieldListFilter):
+    """A related-object filter offering only objects that rows the user can see point at."""
 
 
 def admin_link(obj, label=None):

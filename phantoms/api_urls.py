@@ -1,21 +1,24 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
+from accounts.api import views as accounts_views
 from phantoms.engine.api import views as engine_views
 from pipeline.api import views as pipeline_views
 from publishing.api import views as publishing_views
 
-router = DefaultRouter()
+# Every endpoint is in the schema and the docs (no browsable root page).
+router = SimpleRouter()
 router.register("assets", pipeline_views.AssetViewSet)
 router.register("publications", publishing_views.PublicationViewSet)
 router.register("dead-letters", engine_views.DeadLetterViewSet)
+router.register("audit", accounts_views.AuditEventViewSet)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
-    path("breakers/", engine_views.breakers, name="breakers"),
-    path("metrics/", engine_views.metrics, name="metrics"),
+    path("breakers/", engine_views.BreakersView.as_view(), name="breakers"),
+    path("metrics/", engine_views.MetricsView.as_view(), name="metrics"),
     *router.urls,
 ]

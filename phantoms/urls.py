@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from django.views.static import serve
 
-from phantoms import health, views
+from phantoms import health, queue_dashboard, views
 from pipeline.webhooks import render_callback
 
 urlpatterns = [
@@ -12,7 +12,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("admin/rq/", include("django_rq.urls")),
+    path("admin/rq/", include((queue_dashboard.urlpatterns(), "django_rq"))),
     path("admin/", admin.site.urls),
     path("api/", include("phantoms.api_urls")),
     # Editors play rendered videos in the admin; in production a web server serves MEDIA_ROOT.
@@ -20,3 +20,9 @@ urlpatterns = [
     path("sandbox/", include("sandbox.urls")),
     path("webhooks/render/", render_callback, name="render-webhook"),
 ]
+
+# JSON under /api/ and /webhooks/, Django's pages elsewhere.
+handler400 = "phantoms.api.handlers.bad_request"
+handler403 = "phantoms.api.handlers.permission_denied"
+handler404 = "phantoms.api.handlers.not_found"
+handler500 = "phantoms.api.handlers.server_error"

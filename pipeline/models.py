@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
+from accounts.teams import default_team_pk
 from phantoms.engine.models import Leased, due_index
 
 
@@ -33,6 +34,8 @@ class Asset(FSMModelMixin, Leased):
     CANCELLABLE = [State.DRAFT, State.SCRIPTING, State.VOICING, State.RENDERING, State.AWAITING_REVIEW,
                    State.APPROVED, State.FAILED]
 
+    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="assets",
+                             default=default_team_pk)
     title = models.CharField(max_length=200, blank=True)
     brief = models.TextField()
     channels = models.ManyToManyField("publishing.Channel", related_name="assets", blank=True,
@@ -40,7 +43,6 @@ class Asset(FSMModelMixin, Leased):
     target_duration_seconds = models.PositiveIntegerField(default=20)
     providers = models.JSONField(default=dict, blank=True,
                                  help_text='Per-asset provider choice, e.g. {"script": "openai"}.')
-    idempotency_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
 
@@ -81,8 +83,12 @@ class Asset(FSMModelMixin, Leased):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        permissions = [("review_asset", "Can approve or reject assets awaiting review")]
         indexes = [due_index("pipeline_asset_due")]
+        permissions = [("approve_asset", "Can approve assets awaiting review"),
+                       ("reject_asset", "Can reject assets or send them back to scripting")]
+
+    # accounts.scoping: an asset belongs to its team.
+    team_field = "team"
 
     def __str__(self):
         return self.title or f"Asset {self.pk}"
@@ -113,17 +119,17 @@ class Asset(FSMModelMixin, Leased):
         pass
 
     @transition(field=state, source=State.AWAITING_REVIEW, target=State.APPROVED,
-                permission="pipeline.review_asset")
+                permission="pipeline.approve_asset")
     def approve(self):
         pass
 
     @transition(field=state, source=State.AWAITING_REVIEW, target=State.REJECTED,
-                permission="pipeline.review_asset")
+                permission="pipeline.reject_asset")
     def reject(self):
         pass
 
     @transition(field=state, source=State.AWAITING_REVIEW, target=State.SCRIPTING,
-                permission="pipeline.review_asset")
+                permission="pipeline.reject_asset")
     def send_back(self):
         pass
 
@@ -150,7 +156,7 @@ class Asset(FSMModelMixin, Leased):
     def resume(self):
         return self.STATE_FOR_STAGE.get(self.failed_stage, self.State.SCRIPTING)
 
-    @transition(field=state, source=CANCELLABLE, target=State.CANCELLED)
+    @transition(field=state, source=CANCELLABLE, target=State.CANCELLED, permission="pipeline.change_asset")
     def cancel(self):
         pass
 
@@ -173,3 +179,31 @@ class PromptTemplate(models.Model):
 
     def __str__(self):
         return f"{self.name} v{self.version}"
+
+
+class IdempotencyKey(models.Model):
+    """A brief's `Idempotency-Key`, scoped to who sent it, with the fingerprint of what was sent.
+
+    Committed as `processing` before the asset is created, so a second request with the key while
+    the first is under way is told so (409) instead of creating a second asset; `done` points at the
+    asset. Keys expire after IDEMPOTENCY_KEY_TTL seconds (pipeline.services.briefs).
+    """
+
+    class State(models.TextChoices):
+        PROCESSING = "processing"
+        DONE = "done"
+
+    scope = models.CharField(max_length=40, help_text='"user:<id>" (a person or a token\'s principal) or "system".')
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64)
+    request = models.JSONField(default=dict, help_text="The normalised request, to name what differs on a reuse.")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PROCESSING)
+    asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(db_index=True)
+    locked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="one_idempotency_key_per_scope")]
+
+    def __str__(self):
+        return f"{self.scope} {self.key}"

@@ -3,6 +3,7 @@ how fast a voice speaks."""
 
 from statistics import median
 
+from accounts import scoping
 from pipeline.models import Asset
 
 # Before approval an editor may still retarget or retitle an asset; afterwards the publications exist.
@@ -22,9 +23,19 @@ def may_delete(asset: Asset) -> bool:
     return asset.state in DELETABLE_STATES
 
 
-def awaiting_review():
-    """Assets an editor should look at, the longest-waiting first."""
-    return Asset.objects.filter(state=Asset.State.AWAITING_REVIEW).order_by("updated_at", "id")
+def awaiting_review(user=None):
+    """Assets an editor should look at (in `user`'s teams), the longest-waiting first."""
+    assets = Asset.objects.filter(state=Asset.State.AWAITING_REVIEW).order_by("updated_at", "id")
+    return assets if user is None else scoping.visible(assets, user)
+
+
+def assets_for(user):
+    """The assets `user` may see: their teams' assets, or only the ones they submitted when they may
+    submit but not read (an integration's token)."""
+    assets = scoping.visible(Asset.objects.all(), user)
+    if not user.has_perm("pipeline.view_asset"):
+        assets = assets.filter(created_by=user) if user.has_perm("pipeline.add_asset") else assets.none()
+    return assets
 
 
 # Fewer narrations than this say little about a voice's pace.

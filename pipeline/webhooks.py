@@ -11,16 +11,16 @@ callback seen before (same render id and timestamp) is answered "duplicate" and 
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 
 from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from redis.exceptions import RedisError
 
+from phantoms.api.errors import json_error
+from phantoms.api.parsers import BodyRejected, loads_bounded
 from phantoms.engine.queueing import enqueue
 from phantoms.engine.registry import get_stage
 from phantoms.redis import get_redis
@@ -68,13 +68,15 @@ def first_delivery(render_id: str, timestamp: str) -> bool:
     return bool(get_redis().set(key, "1", nx=True, ex=_tolerance() * 2))
 
 
-def _error(status: int, message: str, **extra) -> JsonResponse:
-    return JsonResponse({"error": message, **extra}, status=status)
+def _error(status: int, message: str, field: str = "") -> JsonResponse:
+    # The API's one error shape (phantoms.api.errors).
+    return json_error(status, message, fields={field: [message]} if field else None)
 
 
 @csrf_exempt
-@require_POST
 def render_callback(request):
+    if request.method != "POST":
+        return json_error(405, f"Method {request.method} not allowed; POST a render callback", Allow="POST")
     timestamp = request.headers.get(TIMESTAMP_HEADER, "").strip()
     problem = verify(request.body, timestamp, request.headers.get(SIGNATURE_HEADER, ""))
     if problem:
@@ -82,9 +84,9 @@ def render_callback(request):
         return _error(403, problem)
 
     try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return _error(400, f"body: not valid JSON ({exc})", field="body")
+        body = loads_bounded(request.body)
+    except BodyRejected as exc:
+        return _error(400, f"body: {exc}", field="body")
     if not isinstance(body, dict):
         return _error(400, "body: must be a JSON object", field="body")
     render_id, status = body.get("id"), body.get("status")

@@ -2,11 +2,15 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 
-from phantoms.admin import ReadOnlyAdmin, admin_link, badge, external_link
-from phantoms.engine.admin import REQUEUE_PERMISSION
+from accounts import scoping
+from accounts.models import Team
+from phantoms.admin import ReadOnlyAdmin, RelatedInTeamFilter, TeamScopedMixin, admin_link, badge, external_link
 from publishing.models import Channel, Publication
-from publishing.services import RetryError, retry_or_requeue
+from publishing.services import ChannelError, RetryError, disconnect_channel, retry_or_requeue, save_channel
+
+RESOLVE_PERMISSION = "publishing.resolve_publication"
 
 
 class ChannelForm(forms.ModelForm):
@@ -18,7 +22,7 @@ class ChannelForm(forms.ModelForm):
 
     class Meta:
         model = Channel
-        fields = ("platform", "name", "account_id", "access_token", "is_active")
+        fields = ("team", "platform", "name", "account_id", "access_token", "is_active")
 
     def clean(self):
         cleaned = super().clean()
@@ -30,23 +34,49 @@ class ChannelForm(forms.ModelForm):
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(TeamScopedMixin, admin.ModelAdmin):
     form = ChannelForm
-    list_display = ("name", "platform", "account_id", "has_token", "is_active", "created_at")
-    list_filter = ("platform", "is_active")
+    list_display = ("name", "platform", "team", "account_id", "has_token", "is_active", "created_at")
+    list_filter = ("platform", "is_active", ("team", RelatedInTeamFilter))
     search_fields = ("name", "account_id")
-    fields = ("platform", "name", "account_id", "access_token", "clear_access_token", "is_active")
+    fields = ("team", "platform", "name", "account_id", "access_token", "clear_access_token", "is_active")
 
     @admin.display(description="token", boolean=True)
     def has_token(self, obj):
         return bool(obj.access_token)
 
+    def get_readonly_fields(self, request, obj=None):
+        # A channel stays in the team it was connected for: its publications belong to that team.
+        return ("team",) if obj is not None else ()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "team":
+            kwargs["queryset"] = scoping.visible(Team.objects.all(), request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        concrete = {f.name for f in obj._meta.concrete_fields}
+        changed = [name for name in form.changed_data if name in concrete]
+        if "clear_access_token" in form.changed_data and "access_token" not in changed:
+            changed.append("access_token")
+        try:
+            save_channel(obj, changed=changed, user=request.user)
+        except ChannelError as exc:
+            raise PermissionDenied(str(exc))
+
+    def delete_model(self, request, obj):
+        disconnect_channel(obj.pk, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for channel_id in queryset.values_list("pk", flat=True):
+            disconnect_channel(channel_id, user=request.user)
+
 
 @admin.register(Publication)
-class PublicationAdmin(ReadOnlyAdmin):
+class PublicationAdmin(TeamScopedMixin, ReadOnlyAdmin):
     list_display = ("id", "asset_link", "channel", "platform", "state_badge", "remote_id", "remote_link",
                     "attempts", "published_at", "updated_at")
-    list_filter = ("state", "channel__platform", "channel")
+    list_filter = ("state", "channel__platform", ("channel", RelatedInTeamFilter))
     search_fields = ("remote_id", "asset__title", "channel__name")
     list_select_related = ("asset", "channel")
     actions = ("retry_selected",)
@@ -56,7 +86,7 @@ class PublicationAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
     def has_retry_permission(self, request, obj=None):
-        return request.user.has_perm(REQUEUE_PERMISSION)
+        return request.user.has_perm(RESOLVE_PERMISSION)
 
     @admin.display(description="asset", ordering="asset")
     def asset_link(self, obj):
@@ -82,7 +112,7 @@ class PublicationAdmin(ReadOnlyAdmin):
                 continue
             try:
                 detail = retry_or_requeue(publication.pk, user=request.user)
-            except RetryError as exc:
+            except (RetryError, Publication.DoesNotExist) as exc:
                 messages.error(request, f"Publication {publication.pk} not retried: {exc}")
             else:
                 messages.success(request, f"Publication {publication.pk}: {detail}.")

@@ -5,6 +5,7 @@ import uuid
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from accounts.teams import default_team_pk
 from phantoms.engine.models import Leased, due_index
 
 
@@ -16,6 +17,8 @@ class Platform(models.TextChoices):
 
 
 class Channel(models.Model):
+    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="channels",
+                             default=default_team_pk)
     platform = models.CharField(max_length=20, choices=Platform.choices)
     name = models.CharField(max_length=100)
     account_id = models.CharField(max_length=100, help_text="The platform's id for this account.")
@@ -26,6 +29,9 @@ class Channel(models.Model):
     class Meta:
         ordering = ["platform", "name"]
         constraints = [models.UniqueConstraint(fields=["platform", "account_id"], name="unique_channel_account")]
+
+    # accounts.scoping: a channel belongs to its team.
+    team_field = "team"
 
     def __str__(self):
         return f"{self.get_platform_display()}: {self.name}"
@@ -60,6 +66,9 @@ class Publication(FSMModelMixin, Leased):
         ordering = ["asset_id", "channel_id"]
         constraints = [models.UniqueConstraint(fields=["asset", "channel"], name="one_publication_per_channel")]
         indexes = [due_index("publishing_publication_due")]
+        permissions = [("resolve_publication", "Can retry failed or needs-attention publications")]
+
+    team_field = "asset__team"
 
     def __str__(self):
         return f"{self.asset_id} → {self.channel}"
@@ -97,6 +106,7 @@ class Publication(FSMModelMixin, Leased):
     def needs_attention(self):
         pass
 
-    @transition(field=state, source=[State.FAILED, State.NEEDS_ATTENTION], target=State.PENDING)
+    @transition(field=state, source=[State.FAILED, State.NEEDS_ATTENTION], target=State.PENDING,
+                permission="publishing.resolve_publication")
     def retry(self):
         pass

@@ -2,15 +2,18 @@
 
 from django.db import transaction
 from django.db.models import Q
-from django_fsm import can_proceed
+from django_fsm import can_proceed, has_transition_perm
 
+from accounts import scoping
+from accounts.models import AuditEvent
+from accounts.services import audit
 from phantoms.engine.models import DeadLetter
 from phantoms.engine.queueing import enqueue_on_commit
 from phantoms.engine.registry import get_stage
 from phantoms.engine.services import dead_letters
 from phantoms.engine.transitions import transit
 from pipeline.models import Asset
-from publishing.models import Publication
+from publishing.models import Channel, Publication
 
 TERMINAL = Publication.TERMINAL
 
@@ -87,6 +90,8 @@ def retry_publication(publication_id: int, user=None, *, actor: str = "",
         if not can_proceed(publication.retry):
             raise RetryError(f"publication {publication.pk} is {publication.state}; "
                              "only failed or needs_attention publications can be retried")
+        if getattr(user, "pk", None) and not has_transition_perm(publication.retry, user):
+            raise RetryError(f"{user} may not retry publications")
         asset = Asset.objects.select_for_update().get(pk=publication.asset_id)
         transit(publication, "retry", by=user, actor=actor, reason=reason)
         publication.attempts = 0
@@ -104,10 +109,67 @@ def retry_or_requeue(publication_id: int, user=None) -> str:
     records who requeued it), otherwise straight back to pending. Says what happened."""
     letter = (DeadLetter.objects.filter(publication_id=publication_id, status=DeadLetter.Status.OPEN)
               .exclude(stage="analytics").order_by("-last_failed_at", "-id").first())
+    if getattr(user, "pk", None):
+        publication = Publication.objects.select_related("asset").get(pk=publication_id)
+        if not scoping.in_team(user, publication.asset.team_id):
+            raise Publication.DoesNotExist(f"no publication {publication_id} among your teams")
+        if not has_transition_perm(publication.retry, user):
+            raise RetryError(f"{user} may not retry publications")
     if letter is not None:
         result = dead_letters.requeue(letter.pk, user=user)
         if not result.requeued:
             raise RetryError(f"dead letter {letter.pk} not requeued: {result.detail}")
-        return f"dead letter {letter.pk} requeued: {result.detail}"
-    retry_publication(publication_id, user=user)
-    return "pending again and queued"
+        detail = f"dead letter {letter.pk} requeued: {result.detail}"
+    else:
+        retry_publication(publication_id, user=user)
+        detail = "pending again and queued"
+    publication = Publication.objects.select_related("asset").get(pk=publication_id)
+    audit.record(AuditEvent.Action.PUBLICATION_RETRIED, actor=user, target=publication, team=publication.asset.team_id,
+                 summary=detail)
+    return detail
+
+
+# --- Channels: connecting a platform account to a team, changing it, disconnecting it.
+
+class ChannelError(ValueError):
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+def save_channel(channel: Channel, *, changed: list[str], user=None) -> Channel:
+    """Connect a new channel, or save the fields an operator changed; recorded in the audit trail.
+
+    Turning `is_active` off disconnects it (no new brief may target it); the stored token is never
+    written to the trail, only whether it changed.
+    """
+    adding = channel.pk is None
+    if user is not None and not scoping.in_team(user, channel.team_id):
+        raise ChannelError("team", "you may connect channels only for your own teams")
+    with transaction.atomic():
+        if adding:
+            channel.save()
+            action, summary = AuditEvent.Action.CHANNEL_CONNECTED, f"connected {channel}"
+        else:
+            if changed:
+                channel.save(update_fields=changed)
+            if "is_active" in changed:
+                action = (AuditEvent.Action.CHANNEL_CONNECTED if channel.is_active
+                          else AuditEvent.Action.CHANNEL_DISCONNECTED)
+                summary = f"{'reconnected' if channel.is_active else 'disconnected'} {channel}"
+            else:
+                action, summary = AuditEvent.Action.CHANNEL_CHANGED, f"changed {', '.join(changed)} of {channel}"
+        if adding or changed:
+            audit.record(action, actor=user, target=channel, summary=summary, fields=sorted(changed))
+    return channel
+
+
+def disconnect_channel(channel_id: int, *, user=None) -> None:
+    """Delete a channel no publication refers to (one with publications can only be deactivated)."""
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().get(pk=channel_id)
+        if user is not None and not scoping.in_team(user, channel.team_id):
+            raise Channel.DoesNotExist(f"no channel {channel_id} among your teams")
+        audit.record(AuditEvent.Action.CHANNEL_DISCONNECTED, actor=user, target=channel, summary=f"deleted {channel}")
+        channel.delete()

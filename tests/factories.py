@@ -104,13 +104,27 @@ def make_letter(asset: Asset, *, stage: str = "script", publication: Publication
     return DeadLetter.objects.create(asset=asset, publication=publication, stage=stage, **fields)
 
 
-def make_user(username: str | None = None, perms=(), **kwargs):
-    """A user holding the given "app_label.codename" permissions."""
+def make_user(username: str | None = None, perms=(), *, roles=(), teams=None, **kwargs):
+    """A user holding the given "app_label.codename" permissions and roles, a member of `teams`
+    (by default the default team, where factory-made rows land)."""
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Permission
+    from django.contrib.auth.models import Group, Permission
+
+    from accounts.models import Team
+    from accounts.teams import default_team_pk
 
     user = get_user_model().objects.create_user(username=username or f"user{next(_ids)}", password="pw", **kwargs)
     for perm in perms:
         app_label, codename = perm.split(".")
         user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    for role in roles:
+        user.groups.add(Group.objects.get(name=role))
+    for team in (teams if teams is not None else [Team.objects.get(pk=default_team_pk())]):
+        team.members.add(user)
     return user
+
+
+def make_team(name: str | None = None):
+    from accounts.models import Team
+
+    return Team.objects.create(name=name or f"team {next(_ids)}")

@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from phantoms.admin import ReadOnlyAdmin, ReadOnlyMixin, admin_link, admin_page, badge
+from phantoms.admin import ReadOnlyAdmin, ReadOnlyMixin, TeamScopedMixin, admin_link, admin_page, badge
 
 from .models import Breaker, BreakerEvent, DeadLetter, StageAttempt, TransitionLog
 from .selectors import breaker_overview
@@ -24,7 +24,9 @@ from .services import dead_letters
 
 logger = logging.getLogger("phantoms.admin")
 REQUEUE_PERMISSION = "engine.requeue_deadletter"
+TRACEBACK_PERMISSION = "engine.view_deadletter_traceback"
 MANAGE_BREAKERS_PERMISSION = "engine.manage_breakers"
+VIEW_BREAKERS_PERMISSION = "engine.view_breakers"
 
 
 def stage_attempt_table(attempts) -> str:
@@ -67,7 +69,7 @@ class StageAttemptInline(HistoryInline):
 
 
 @admin.register(TransitionLog)
-class TransitionLogAdmin(ReadOnlyAdmin):
+class TransitionLogAdmin(TeamScopedMixin, ReadOnlyAdmin):
     list_display = ("at", "asset_link", "publication", "from_state", "to_state", "actor", "reason")
     list_filter = ("to_state", "from_state")
     search_fields = ("reason", "actor")
@@ -80,7 +82,7 @@ class TransitionLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StageAttempt)
-class StageAttemptAdmin(ReadOnlyAdmin):
+class StageAttemptAdmin(TeamScopedMixin, ReadOnlyAdmin):
     list_display = ("started_at", "asset_link", "stage", "number", "provider", "outcome", "duration_ms", "error")
     list_filter = ("stage", "outcome", "provider")
     search_fields = ("error", "job_id", "worker")
@@ -113,7 +115,7 @@ class AgeFilter(admin.SimpleListFilter):
 
 
 @admin.register(DeadLetter)
-class DeadLetterAdmin(ReadOnlyAdmin):
+class DeadLetterAdmin(TeamScopedMixin, ReadOnlyAdmin):
     list_display = ("id", "asset_link", "stage", "queue", "platform", "error_class", "short_message", "attempts",
                     "first_failed_at", "last_failed_at", "status_badge", "requeued_by")
     list_filter = ("status", "stage", "queue", "platform", "error_class", AgeFilter)
@@ -133,6 +135,13 @@ class DeadLetterAdmin(ReadOnlyAdmin):
 
     def has_requeue_permission(self, request, obj=None):
         return request.user.has_perm(REQUEUE_PERMISSION)
+
+    def get_fieldsets(self, request, obj=None):
+        if request.user.has_perm(TRACEBACK_PERMISSION):
+            return self.fieldsets
+        # Server tracebacks are for operators only.
+        return tuple((name, {**options, "fields": tuple(f for f in options["fields"] if f != "traceback_pre")})
+                     for name, options in self.fieldsets)
 
     @admin.display(description="asset", ordering="asset")
     def asset_link(self, obj):
@@ -241,10 +250,10 @@ class BreakerAdmin(admin.ModelAdmin):
     """A page over Redis state, not a table: only the changelist and the POST actions exist."""
 
     def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_staff
+        return request.user.is_active and request.user.has_perm(VIEW_BREAKERS_PERMISSION)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
+        return request.user.is_active and request.user.has_perm(VIEW_BREAKERS_PERMISSION)
 
     def has_add_permission(self, request):
         return False
@@ -278,7 +287,7 @@ class BreakerAdmin(admin.ModelAdmin):
         if not self.has_manage_permission(request):
             raise PermissionDenied
         try:
-            done = breaker_service.force(name, action, actor=request.user.get_username())
+            done = breaker_service.force(name, action, actor=request.user.get_username(), user=request.user)
         except breaker_service.UnknownBreakerAction:
             raise Http404
         except Exception as exc:

@@ -51,6 +51,9 @@ class TransitionLog(models.Model):
     reason = models.TextField(blank=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    # Scoping by team (the accounts app) follows the asset.
+    team_field = "asset__team"
+
     class Meta:
         db_table = "pipeline_transitionlog"
         ordering = ["at", "id"]
@@ -90,6 +93,8 @@ class StageAttempt(models.Model):
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.RUNNING, db_index=True)
     error = models.TextField(blank=True)
 
+    team_field = "asset__team"
+
     class Meta:
         db_table = "pipeline_stageattempt"
         ordering = ["started_at", "id"]
@@ -124,10 +129,13 @@ class DeadLetter(models.Model):
     requeued_by = models.CharField(max_length=150, blank=True)
     token = models.UUIDField(default=uuid.uuid4, editable=False)
 
+    team_field = "asset__team"
+
     class Meta:
         db_table = "pipeline_deadletter"
         ordering = ["-last_failed_at", "-id"]
-        permissions = [("requeue_deadletter", "Can requeue or discard dead letters")]
+        permissions = [("requeue_deadletter", "Can requeue or discard dead letters"),
+                       ("view_deadletter_traceback", "Can see the server tracebacks of dead letters")]
 
     def __str__(self):
         return f"{self.stage} of {self.asset_id}: {self.error_class}"
@@ -157,7 +165,8 @@ class Breaker(models.Model):
     class Meta:
         managed = False
         default_permissions = ()
-        permissions = [("manage_breakers", "Can open, close and reset circuit breakers")]
+        permissions = [("manage_breakers", "Can open, close and reset circuit breakers"),
+                       ("view_breakers", "Can see the circuit breakers")]
         verbose_name = "circuit breaker"
 
     def __str__(self):

@@ -63,11 +63,17 @@ def breaker_states() -> list[dict]:
     return rows
 
 
-def pipeline_status() -> dict:
-    """Rows by state for every tracked model ("assets", "publications", ...), queues, breakers, letters."""
-    letters = open_dead_letters()
+def pipeline_status(scope=None) -> dict:
+    """Rows by state for every tracked model ("assets", "publications", ...), queues, breakers, letters.
+
+    `scope` (queryset -> queryset) narrows the rows counted, e.g. to a user's teams.
+    """
+    def narrow(queryset):
+        return scope(queryset) if scope else queryset
+
+    letters = narrow(open_dead_letters())
     return {
-        **{key: state_counts(model) for key, model in registry.tracked_models().items()},
+        **{key: state_counts(narrow(model.objects.all())) for key, model in registry.tracked_models().items()},
         "queues": queue_depths(),
         "breakers": breaker_states(),
         "dead_letters": {

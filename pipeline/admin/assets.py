@@ -1,15 +1,17 @@
 """The asset list and page: brief in, history out, the script and the video beside each other."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from phantoms.admin import badge, external_link
+from phantoms.admin import RelatedInTeamFilter, TeamScopedMixin, badge, external_link
 from phantoms.engine.admin import HistoryInline, StageAttemptInline, TransitionLogInline
 from pipeline.admin.forms import BriefForm
 from pipeline.admin.review import ReviewActionsMixin, render_preview
 from pipeline.models import Asset
 from pipeline.selectors import editable_fields, may_delete
-from pipeline.services.briefs import submit_brief
+from pipeline.services.briefs import BriefError, submit_brief
+from pipeline.services.edits import EditError, edit_asset
 from publishing.models import Publication
+from publishing.selectors import channels_for
 
 
 class PublicationInline(HistoryInline):
@@ -29,11 +31,11 @@ class PublicationInline(HistoryInline):
 
 
 @admin.register(Asset)
-class AssetAdmin(ReviewActionsMixin, admin.ModelAdmin):
+class AssetAdmin(TeamScopedMixin, ReviewActionsMixin, admin.ModelAdmin):
     list_display = ("id", "state_badge", "title_or_brief", "channel_list", "failed_stage", "attempts",
                     "progress", "created_at")
     list_display_links = ("id", "title_or_brief")
-    list_filter = ("state", "failed_stage", "channels")
+    list_filter = ("state", "failed_stage", ("channels", RelatedInTeamFilter), ("team", RelatedInTeamFilter))
     search_fields = ("brief", "title")
     date_hierarchy = "created_at"
     list_per_page = 50
@@ -41,9 +43,8 @@ class AssetAdmin(ReviewActionsMixin, admin.ModelAdmin):
     add_form = BriefForm
     readonly_fields = ("state", "state_badge", "preview", "progress")
     change_fieldsets = (
-        (None, {"fields": ("title", "channels", "state_badge", "failed_stage", "preview")}),
-        ("Brief", {"fields": ("brief", "target_duration_seconds", "providers", "created_by", "created_at",
-                              "idempotency_key")}),
+        (None, {"fields": ("title", "team", "channels", "state_badge", "failed_stage", "preview")}),
+        ("Brief", {"fields": ("brief", "target_duration_seconds", "providers", "created_by", "created_at")}),
         ("Review", {"fields": ("review_notes", "reviewed_by", "reviewed_at")}),
         ("Progress", {"fields": ("attempts", "last_error", "progress", "job_id", "next_run_at", "lease_owner",
                                  "lease_expires_at", "updated_at")}),
@@ -85,7 +86,21 @@ class AssetAdmin(ReviewActionsMixin, admin.ModelAdmin):
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = self.add_form
-        return super().get_form(request, obj, **kwargs)
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None:
+            class BriefFormForUser(form):
+                """The brief form offers only the user's teams and channels."""
+
+                def __init__(self, *args, **form_kwargs):
+                    super().__init__(*args, user=request.user, **form_kwargs)
+
+            return BriefFormForUser
+        return form
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "channels":
+            kwargs["queryset"] = channels_for(request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -105,7 +120,7 @@ class AssetAdmin(ReviewActionsMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             data = form.cleaned_data
-            asset, _ = submit_brief(brief=data["brief"], title=data.get("title") or "",
+            asset, _ = submit_brief(brief=data["brief"], title=data.get("title") or "", team=data["team"],
                                     channels=data.get("channels") or (),
                                     target_duration_seconds=data["target_duration_seconds"],
                                     providers=data.get("providers") or {}, user=request.user)
@@ -115,15 +130,19 @@ class AssetAdmin(ReviewActionsMixin, admin.ModelAdmin):
             obj._state.db = asset._state.db
             obj.refresh_from_db()
             return
-        # Save only what the editor changed: a full save would overwrite what a worker wrote meanwhile.
-        concrete = {f.name for f in obj._meta.concrete_fields}
-        changed = [name for name in form.changed_data if name in concrete]
-        if changed:
-            obj.save(update_fields=changed)
+        # Saved in save_related, with the channels, through the edit service.
 
     def save_related(self, request, form, formsets, change):
-        if change:  # on add, submit_brief has set the channels already
-            super().save_related(request, form, formsets, change)
+        for formset in formsets:  # the history inlines are read-only; saving them records "nothing added"
+            self.save_formset(request, form, formset, change=change)
+        if not change:  # on add, submit_brief has set the channels already
+            return
+        # Only what the editor changed: a full save would overwrite what a worker wrote meanwhile.
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+        try:
+            edit_asset(form.instance.pk, changes=changes, user=request.user)
+        except (EditError, BriefError) as exc:
+            messages.error(request, f"Not saved: {exc}")
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and not may_delete(obj):

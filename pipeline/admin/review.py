@@ -16,13 +16,14 @@ from pipeline.models import Asset
 from pipeline.selectors import awaiting_review
 from pipeline.services.review import ReviewError, approve_asset, cancel_asset, reject_asset
 
-REVIEW_PERMISSION = "pipeline.review_asset"
+APPROVE_PERMISSION = "pipeline.approve_asset"
+REJECT_PERMISSION = "pipeline.reject_asset"
 
 # Transition buttons: (transition method, button label, needs notes, permission kind).
 TRANSITIONS = {
-    "approve": ("approve", "Approve", False, "review"),
-    "reject": ("reject", "Reject", False, "review"),
-    "send_back": ("send_back", "Send back to scripting", True, "review"),
+    "approve": ("approve", "Approve", False, "approve"),
+    "reject": ("reject", "Reject", False, "reject"),
+    "send_back": ("send_back", "Send back to scripting", True, "reject"),
     "cancel": ("cancel", "Cancel", False, "change"),
 }
 
@@ -38,18 +39,29 @@ class ReviewActionsMixin:
 
     actions = ("approve_selected", "reject_selected", "send_back_selected", "cancel_selected")
 
-    # --- permissions
+    # --- permissions: the same ones the transitions carry (pipeline.models.Asset)
+    def has_approve_permission(self, request, obj=None):
+        return request.user.has_perm(APPROVE_PERMISSION)
+
+    def has_reject_permission(self, request, obj=None):
+        return request.user.has_perm(REJECT_PERMISSION)
+
     def has_review_permission(self, request, obj=None):
-        return request.user.has_perm(REVIEW_PERMISSION)
+        return self.has_approve_permission(request) or self.has_reject_permission(request)
+
+    def _has_kind(self, request, kind, asset=None) -> bool:
+        if kind == "approve":
+            return self.has_approve_permission(request, asset)
+        if kind == "reject":
+            return self.has_reject_permission(request, asset)
+        return self.has_change_permission(request, asset)
 
     def _may(self, request, name, asset) -> bool:
         method_name, _, _, kind = TRANSITIONS[name]
         method = getattr(asset, method_name)
         if not can_proceed(method) or not has_transition_perm(method, request.user):
             return False
-        if kind == "review":
-            return self.has_review_permission(request, asset)
-        return self.has_change_permission(request, asset)
+        return self._has_kind(request, kind, asset)
 
     def available_transitions(self, request, asset):
         return [
@@ -77,13 +89,13 @@ class ReviewActionsMixin:
 
     def changelist_view(self, request, extra_context=None):
         extra_context = dict(extra_context or {})
-        extra_context["awaiting_review"] = awaiting_review().count()
+        extra_context["awaiting_review"] = awaiting_review(request.user).count()
         return super().changelist_view(request, extra_context)
 
     def review_queue_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        queryset = awaiting_review().prefetch_related("channels")
+        queryset = awaiting_review(request.user).prefetch_related("channels")
         page = Paginator(queryset, 10).get_page(request.GET.get("page"))
         here = request.get_full_path()
         items = [
@@ -103,9 +115,7 @@ class ReviewActionsMixin:
         if asset is None:
             raise Http404
         _, label, needs_notes, kind = TRANSITIONS[name]
-        allowed = self.has_review_permission(request) if kind == "review" else self.has_change_permission(
-            request, asset)
-        if not allowed:
+        if not self._has_kind(request, kind, asset):
             raise PermissionDenied
         notes = request.POST.get("notes", "").strip()
         self._apply_one(request, asset.pk, name, notes)
@@ -159,15 +169,15 @@ class ReviewActionsMixin:
             select_across=request.POST.get("select_across", "0"),
         )
 
-    @admin.action(description="Approve selected assets", permissions=["review"])
+    @admin.action(description="Approve selected assets", permissions=["approve"])
     def approve_selected(self, request, queryset):
         self._apply_all(request, queryset, "approve")
 
-    @admin.action(description="Reject selected assets", permissions=["review"])
+    @admin.action(description="Reject selected assets", permissions=["reject"])
     def reject_selected(self, request, queryset):
         return self._with_notes(request, queryset, "reject", required=False)
 
-    @admin.action(description="Send selected assets back to scripting", permissions=["review"])
+    @admin.action(description="Send selected assets back to scripting", permissions=["reject"])
     def send_back_selected(self, request, queryset):
         return self._with_notes(request, queryset, "send_back", required=True)
 

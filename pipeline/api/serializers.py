@@ -1,25 +1,27 @@
 from rest_framework import serializers
 
+from accounts import scoping
+from accounts.models import Team
 from phantoms.engine.api.serializers import StageAttemptSerializer, TransitionSerializer
 from pipeline.models import Asset
-from pipeline.services.briefs import BriefError, validate_providers
+from pipeline.services.briefs import MAX_WORD_LENGTH, BriefError, validate_brief_text, validate_providers
 from publishing.api.serializers import PublicationSerializer
 from publishing.models import Channel
+from publishing.selectors import channels_for
+
+MAX_CHANNELS = 20
 
 
 class AssetSerializer(serializers.ModelSerializer):
-    channels = serializers.PrimaryKeyRelatedField(many=True, queryset=Channel.objects.filter(is_active=True),
-                                                  required=False)
     video_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Asset
-        fields = ["id", "title", "brief", "channels", "target_duration_seconds", "providers", "state",
+        fields = ["id", "team", "title", "brief", "channels", "target_duration_seconds", "providers", "state",
                   "failed_stage", "attempts", "last_error", "script", "script_provider", "script_model",
                   "usage", "audio_duration", "video_url", "video_duration", "render_progress",
                   "review_notes", "reviewed_at", "created_at", "updated_at"]
-        read_only_fields = [f for f in fields if f not in {"title", "brief", "channels",
-                                                            "target_duration_seconds", "providers"}]
+        read_only_fields = fields
 
     def get_video_url(self, asset) -> str | None:
         return asset.video.url if asset.video else None
@@ -32,17 +34,44 @@ class AssetDetailSerializer(AssetSerializer):
 
     class Meta(AssetSerializer.Meta):
         fields = AssetSerializer.Meta.fields + ["attempts_log", "transitions", "publications"]
+        read_only_fields = fields
 
 
 class BriefSerializer(serializers.Serializer):
-    """What an integration POSTs to start an asset."""
+    """What an integration POSTs to start an asset. Channels and team are the caller's own."""
 
-    brief = serializers.CharField(max_length=5000, allow_blank=False, trim_whitespace=True)
+    brief = serializers.CharField(min_length=1, max_length=5000, allow_blank=False, trim_whitespace=True,
+                                  help_text=f"What the video is about. Words of at most {MAX_WORD_LENGTH} characters.")
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    channels = serializers.PrimaryKeyRelatedField(many=True, queryset=Channel.objects.filter(is_active=True),
-                                                  required=False, default=list)
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.none(), required=False, allow_null=True,
+                                              default=None,
+                                              help_text="The team the brief is for; may be left out by a member "
+                                                        "of exactly one team (a token's team is its own).")
+    channels = serializers.PrimaryKeyRelatedField(many=True, queryset=Channel.objects.none(), required=False,
+                                                  default=list, help_text=f"At most {MAX_CHANNELS} channel ids "
+                                                                          "of the brief's team.")
     target_duration_seconds = serializers.IntegerField(min_value=5, max_value=180, default=20)
-    providers = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
+    providers = serializers.DictField(child=serializers.CharField(max_length=40), required=False, default=dict,
+                                      help_text='Per-stage provider, e.g. {"script": "offline"}.')
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["team"].queryset = scoping.visible(Team.objects.all(), request.user)
+            self.fields["channels"].child_relation.queryset = channels_for(request.user, active_only=True)
+
+    def to_internal_value(self, data):
+        channels = data.get("channels") if hasattr(data, "get") else None
+        if isinstance(channels, list) and len(channels) > MAX_CHANNELS:
+            raise serializers.ValidationError({"channels": [f"at most {MAX_CHANNELS} channels"]})
+        return super().to_internal_value(data)
+
+    def validate_brief(self, brief):
+        try:
+            return validate_brief_text(brief)
+        except BriefError as exc:
+            raise serializers.ValidationError(exc.problem)
 
     def validate_providers(self, providers):
         try:

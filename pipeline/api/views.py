@@ -1,32 +1,56 @@
-"""The integration API for assets: thin views over the pipeline's services."""
+"""The integration API for assets: thin views over the pipeline's services, scoped to the caller's teams."""
 
 import django_filters
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from phantoms.api.errors import Conflict, Unprocessable
+from phantoms.api.filters import IdFilter, UtcIsoDateTimeFilter
+from phantoms.api.views import CheckedLookupMixin
 from pipeline.api.serializers import AssetDetailSerializer, AssetSerializer, BriefSerializer, ReviewSerializer
 from pipeline.models import Asset
+from pipeline.selectors import assets_for
 from pipeline.services import review
-from pipeline.services.briefs import BriefError, submit_brief
+from pipeline.services.briefs import BriefError, IdempotencyKeyInUse, IdempotencyKeyReused, submit_brief
+
+IDEMPOTENCY_KEY_MAX = 200
 
 
 class AssetFilter(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=Asset.State.choices)
-    channel = django_filters.NumberFilter(field_name="channels")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    failed_stage = django_filters.ChoiceFilter(choices=[(s, s) for s in ("script", "voice", "render", "publish")])
+    channel = IdFilter(field_name="channels")
+    team = IdFilter(field_name="team")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Asset
-        fields = ["state", "failed_stage", "channel"]
+        fields = ["state", "failed_stage", "channel", "team", "created_after"]
 
 
-class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    queryset = Asset.objects.prefetch_related("channels").order_by("-created_at", "-id")
+def idempotency_key(request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX or not key.isascii() or not key.isprintable():
+        raise ValidationError({"Idempotency-Key": [f"must be 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters"]})
+    return key
+
+
+class AssetViewSet(CheckedLookupMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Asset.objects.none()
     filterset_class = AssetFilter
+    required_permissions = {
+        "list": ("pipeline.view_asset", "pipeline.add_asset"),
+        "retrieve": ("pipeline.view_asset", "pipeline.add_asset"),
+        "create": ("pipeline.add_asset",),
+        "approve": ("pipeline.approve_asset",),
+        "reject": ("pipeline.reject_asset",),
+    }
+    extra_error_codes = {"create": (409, 422), "approve": (409,), "reject": (409,)}
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -36,50 +60,61 @@ class AssetViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return AssetSerializer
 
     def get_queryset(self):
-        qs = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False):
+            return Asset.objects.none()
+        qs = assets_for(self.request.user).prefetch_related("channels").order_by("-created_at", "-id")
         if self.action == "retrieve":
             qs = qs.prefetch_related("stage_attempts", "transitions", "publications__channel")
         return qs
 
     @extend_schema(
         request=BriefSerializer, responses={201: AssetSerializer, 200: AssetSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
-                                     description="A repeated POST with the same key returns the same asset.")],
+        parameters=[OpenApiParameter(
+            "Idempotency-Key", str, OpenApiParameter.HEADER,
+            description="Repeating a POST with the same key (yours alone) answers the first asset (200). The same "
+                        "key with a different body is a 422 naming what differs; while the first request is still "
+                        "being processed, a 409. Keys expire 24 hours after first use. 1 to 200 printable ASCII "
+                        "characters.")],
     )
     def create(self, request, *args, **kwargs):
-        key = request.headers.get("Idempotency-Key") or None
-        if key and len(key) > 200:
-            raise ValidationError({"Idempotency-Key": ["must be at most 200 characters"]})
-        brief = BriefSerializer(data=request.data)
+        key = idempotency_key(request)
+        brief = BriefSerializer(data=request.data, context={"request": request})
         brief.is_valid(raise_exception=True)
         try:
             asset, created = submit_brief(**brief.validated_data, idempotency_key=key, user=request.user)
+        except IdempotencyKeyReused as exc:
+            raise Unprocessable(str(exc), error_code="idempotency_key_reused",
+                                fields={"Idempotency-Key": [exc.problem],
+                                        **{name: ["differs from the first request with this key"]
+                                           for name in exc.differing}})
+        except IdempotencyKeyInUse as exc:
+            raise Conflict(str(exc), error_code="idempotency_key_in_use", fields={"Idempotency-Key": [exc.problem]})
         except BriefError as exc:
             raise ValidationError({exc.field: [exc.problem]})
         return Response(AssetSerializer(asset, context={"request": request}).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    def _review(self, request, pk, func, **kwargs):
-        get_object_or_404(Asset, pk=pk)
+    def _review(self, request, func, **kwargs):
+        asset = self.get_object()
         body = ReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        if not request.user.has_perm("pipeline.review_asset"):
-            raise PermissionDenied("you need the 'review asset' permission")
         if "rewrite" in kwargs and body.validated_data["rewrite"] and not body.validated_data["notes"].strip():
             raise ValidationError({"notes": ["say what the rewrite should change"]})
         try:
-            asset = func(int(pk), user=request.user, notes=body.validated_data["notes"],
+            asset = func(asset.pk, user=request.user, notes=body.validated_data["notes"],
                          **{k: body.validated_data[k] for k in kwargs})
+        except review.NotAllowed as exc:
+            raise PermissionDenied(str(exc))
         except review.ReviewError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(str(exc))
         return Response(AssetSerializer(asset, context={"request": request}).data)
 
     @extend_schema(request=ReviewSerializer, responses=AssetSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        return self._review(request, pk, review.approve_asset)
+        return self._review(request, review.approve_asset)
 
     @extend_schema(request=ReviewSerializer, responses=AssetSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        return self._review(request, pk, review.reject_asset, rewrite=True)
+        return self._review(request, review.reject_asset, rewrite=True)

@@ -1,9 +1,17 @@
-"""What an editor does to an asset awaiting review: approve (fan out), reject, or send it back."""
+"""What an editor does to an asset awaiting review: approve (fan out), reject, or send it back.
+
+The admin and the API both come here, so both enforce the same rules: the transition's own
+permission (`pipeline.approve_asset`, `pipeline.reject_asset`, `pipeline.change_asset`), the
+asset's team, and an audit record of who did it.
+"""
 
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
+from accounts import scoping
+from accounts.models import AuditEvent
+from accounts.services import audit
 from phantoms.engine.queueing import enqueue_on_commit
 from phantoms.engine.registry import get_stage
 from phantoms.engine.transitions import transit
@@ -15,12 +23,26 @@ class ReviewError(Exception):
     pass
 
 
+class NotAllowed(ReviewError):
+    """The user may not make this transition (its permission, or another team's asset)."""
+
+
+def _check_team(asset: Asset, user):
+    if user is not None and not scoping.in_team(user, asset.team_id):
+        raise Asset.DoesNotExist(f"no asset {asset.pk} among your teams")
+
+
+def _check_permission(asset: Asset, transition: str, user):
+    # django-fsm answers for the transition out of the current state, so ask once it can proceed.
+    if user is not None and not has_transition_perm(getattr(asset, transition), user):
+        raise NotAllowed(f"{user} may not {transition.replace('_', ' ')} assets")
+
+
 def _check(asset: Asset, transition: str, user):
-    method = getattr(asset, transition)
-    if not can_proceed(method):
+    _check_team(asset, user)
+    if not can_proceed(getattr(asset, transition)):
         raise ReviewError(f"asset {asset.pk} is {asset.state}, not awaiting review")
-    if user is not None and not has_transition_perm(method, user):
-        raise ReviewError(f"{user} may not {transition.replace('_', ' ')} assets")
+    _check_permission(asset, transition, user)
 
 
 def _record_review(asset, user, notes):
@@ -55,6 +77,7 @@ def approve_asset(asset_id: int, *, user=None, notes: str = "") -> Asset:
         asset = Asset.objects.select_for_update().get(pk=asset_id)
         approve(asset, user=user, notes=notes)
         asset.save(update_fields=REVIEW_FIELDS)
+        audit.record(AuditEvent.Action.APPROVED, actor=user, target=asset, summary=notes[:500])
     return asset
 
 
@@ -73,14 +96,19 @@ def reject_asset(asset_id: int, *, user=None, notes: str = "", rewrite: bool = F
         asset.save(update_fields=[*REVIEW_FIELDS, "attempts"])
         if rewrite:
             enqueue_on_commit(get_stage("script"), asset.pk)
+        audit.record(AuditEvent.Action.SENT_BACK if rewrite else AuditEvent.Action.REJECTED, actor=user,
+                     target=asset, summary=notes[:500])
     return asset
 
 
 def cancel_asset(asset_id: int, *, user=None, reason: str = "") -> Asset:
     with transaction.atomic():
         asset = Asset.objects.select_for_update().get(pk=asset_id)
+        _check_team(asset, user)
         if not can_proceed(asset.cancel):
             raise ReviewError(f"asset {asset.pk} is {asset.state} and cannot be cancelled")
+        _check_permission(asset, "cancel", user)
         transit(asset, "cancel", by=user, reason=reason or "cancelled")
         asset.save()
+        audit.record(AuditEvent.Action.CANCELLED, actor=user, target=asset, summary=reason[:500])
     return asset

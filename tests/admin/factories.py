@@ -3,8 +3,6 @@
 import itertools
 import uuid
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from phantoms.engine.models import DeadLetter
@@ -62,9 +60,6 @@ def make_publication(asset, channel, *, state=Publication.State.PENDING) -> Publ
     return publication
 
 
-def make_staff(username="editor", perms=()):
-    user = get_user_model().objects.create_user(username=username, password="pw", is_staff=True)
-    for perm in perms:
-        app_label, codename = perm.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    return user
+def make_staff(username="editor", perms=(), *, roles=(), teams=None):
+    """A staff user with these permissions and roles, a member of `teams` (by default the default team)."""
+    return shared.make_user(username, perms, roles=roles, teams=teams, is_staff=True)

@@ -2,6 +2,7 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
+from accounts.models import AuditEvent
 from phantoms.engine.models import StageAttempt
 from pipeline.models import Asset
 from tests.admin.conftest import queued
@@ -13,7 +14,8 @@ pytestmark = pytest.mark.django_db
 def test_brief_form_creates_an_asset_in_scripting(admin_client, transactional_db):
     channel = make_channel("tiktok")
     response = admin_client.post(reverse("admin:pipeline_asset_add"), {
-        "brief": "Five facts about tardigrades", "title": "Tardigrades", "channels": [channel.pk],
+        "team": channel.team_id, "brief": "Five facts about tardigrades", "title": "Tardigrades",
+        "channels": [channel.pk],
         "target_duration_seconds": 30, "providers": "{}",
     })
 
@@ -92,9 +94,11 @@ def test_editing_saves_only_changed_fields(admin_client, monkeypatch):
 
     assert response.status_code == 302
     # A full save would write back whatever a worker changed while the page was open.
-    assert saves == [["title"]]
+    assert saves == [["title", "updated_at"]]
     asset.refresh_from_db()
     assert (asset.title, asset.state) == ("New", Asset.State.RENDERING)
+    event = AuditEvent.objects.get(action="edited")
+    assert (event.actor_name, event.target_id, event.details["fields"]) == ("admin", str(asset.pk), ["title"])
 
 
 def test_every_admin_page_renders(admin_client):

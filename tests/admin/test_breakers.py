@@ -47,7 +47,7 @@ def test_reset_clears_the_failure_count(admin_client):
 
 
 def test_staff_without_permission_can_look_but_not_touch(client):
-    client.force_login(make_staff())
+    client.force_login(make_staff(perms=["engine.view_breakers"]))
     html = client.get(PAGE_URL).content.decode()
     assert 'id="breaker-openai"' in html and action_url("openai", "open") not in html
     assert client.post(action_url("openai", "open")).status_code == 403
@@ -57,3 +57,19 @@ def test_staff_without_permission_can_look_but_not_touch(client):
 def test_actions_are_post_only(admin_client):
     assert admin_client.get(action_url("openai", "open")).status_code == 405
     assert get_breaker("openai").status().state == "closed"
+
+
+def test_staff_without_the_operator_role_do_not_see_the_page(client):
+    client.force_login(make_staff(roles=["editor", "approver", "viewer"]))
+    assert client.get(PAGE_URL).status_code == 403
+    assert client.post(action_url("openai", "open")).status_code == 403
+    assert get_breaker("openai").status().state == "closed"
+
+
+def test_forcing_a_breaker_is_in_the_audit_trail(admin_client):
+    from accounts.models import AuditEvent
+
+    admin_client.post(action_url("x", "open"))
+    event = AuditEvent.objects.get(action="breaker_changed")
+    assert (event.actor_name, event.target_type, event.target_id, event.details["change"]) == (
+        "admin", "breaker", "x", "open")

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import AuditEvent
+from accounts.services import audit
+
 from .. import registry
 from ..models import DeadLetter
 
@@ -42,11 +45,22 @@ def requeue(letter_id: int, *, user=None) -> RequeueResult:
         letter.requeued_at = timezone.now()
         letter.requeued_by = actor
         letter.save(update_fields=["status", "requeued_at", "requeued_by"])
+        _audit(AuditEvent.Action.REQUEUED, letter, user, detail)
     return RequeueResult(letter, True, detail)
 
 
+def _audit(action, letter, user, detail: str):
+    # A letter belongs to its asset's team (DeadLetter.team_field).
+    team = DeadLetter.objects.filter(pk=letter.pk).values_list(DeadLetter.team_field, flat=True).first()
+    audit.record(action, actor=user, target=letter, team=team,
+                 summary=f"{letter.stage} of asset {letter.asset_id}: {detail}"[:500], stage=letter.stage)
+
+
 def discard(letter_id: int, *, user=None) -> bool:
-    updated = DeadLetter.objects.filter(pk=letter_id, status=DeadLetter.Status.OPEN).update(
-        status=DeadLetter.Status.DISCARDED, requeued_at=timezone.now(), requeued_by=actor_name(user)
-    )
+    with transaction.atomic():
+        updated = DeadLetter.objects.filter(pk=letter_id, status=DeadLetter.Status.OPEN).update(
+            status=DeadLetter.Status.DISCARDED, requeued_at=timezone.now(), requeued_by=actor_name(user)
+        )
+        if updated:
+            _audit(AuditEvent.Action.DISCARDED, DeadLetter.objects.get(pk=letter_id), user, "discarded")
     return bool(updated)

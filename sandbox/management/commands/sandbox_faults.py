@@ -1,7 +1,11 @@
 """Change the sandbox's injected faults while everything keeps running."""
 
+import getpass
+
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import AuditEvent
+from accounts.services import audit
 from sandbox import faults
 
 # option dest -> (fault field, kind)
@@ -43,6 +47,7 @@ class Command(BaseCommand):
             target = options["target"]
             self._check_target(target)
             faults.clear_faults(target)
+            self._audit(target or "all", "cleared")
             self.stdout.write(f"cleared faults for {target or 'all targets'}")
         else:
             self._show()
@@ -81,7 +86,12 @@ class Command(BaseCommand):
             current = faults.set_faults(target, **fields)
         except ValueError as exc:
             raise CommandError(str(exc))
+        self._audit(target, faults.describe(current), **{k: v for k, v in fields.items()})
         self.stdout.write(f"{target}: {faults.describe(current)}")
+
+    def _audit(self, target: str, summary: str, **fields) -> None:
+        audit.record(AuditEvent.Action.FAULTS_CHANGED, actor=f"{getpass.getuser()} (command line)",
+                     target_type="sandbox", target_id=target, summary=f"{target}: {summary}", **fields)
 
     def _show(self) -> None:
         width = max(len(target) for target in faults.TARGETS)

@@ -1,0 +1,1 @@
+"""What every endpoint of the integration API shares: errors, permissions, parsing, pages, throttles, schema."""
