@@ -215,13 +215,6 @@ SPECTACULAR_SETTINGS = {
         "AssetStateEnum": "pipeline.models.Asset.State",
         "PublicationStateEnum": "publishing.models.Publication.State",
     },
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer",
-                       "description": "An integration token: `Authorization: Bearer <prefix>.<secret>`."},
-        },
-    },
-    "SECURITY": [{"bearer": []}],
 }
 # The queue dashboard (/admin/rq/) is mounted once, for operators only (phantoms.urls).
 RQ_SHOW_ADMIN_LINK = False

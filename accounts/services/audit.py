@@ -32,7 +32,7 @@ def record(action: str, *, actor=None, target=None, team=None, summary: str = ""
     team_id = getattr(team, "pk", team)
     event = AuditEvent.objects.create(
         actor=actor if getattr(actor, "pk", None) else None, actor_name=actor_label(actor)[:150],
-        action=action, team_id=team_id, target_type=target_type, target_id=str(target_id or ""),
+        action=action, team_id=team_id, target_type=target_type[:40], target_id=str(target_id or "")[:64],
         summary=summary[:500], details=details,
     )
     logger.info("audit: %s %s %s %s", event.actor_name, action, target_type, event.target_id)

@@ -61,7 +61,7 @@ def issue_token(*, name: str, team: Team, role: str = "integration", can_approve
         team.members.add(principal)
         token.principal = principal
         token.save()
-        audit.record(AuditEvent.Action.TOKEN_ISSUED, actor=issuer, target=token, team=team,
+        audit.record(AuditEvent.Action.TOKEN_ISSUED, actor=issuer, target=token, target_id=token.prefix, team=team,
                      summary=f"token {name!r} ({role}{', may approve' if can_approve else ''})", role=role,
                      can_approve=can_approve)
     return token, key
@@ -75,7 +75,8 @@ def revoke_token(token_id: str, *, by=None) -> bool:
             return False
         IntegrationToken.objects.filter(pk=token.pk).update(revoked=True, revoked_at=timezone.now())
         get_user_model().objects.filter(pk=token.principal_id).update(is_active=False)
-        audit.record(AuditEvent.Action.TOKEN_REVOKED, actor=by, target=token, team=token.team_id,
+        audit.record(AuditEvent.Action.TOKEN_REVOKED, actor=by, target=token, target_id=token.prefix,
+                     team=token.team_id,
                      summary=f"token {token.name!r} revoked")
     return True
 

@@ -18,13 +18,21 @@ ERROR_DESCRIPTIONS = {
 
 
 class PhantomsAutoSchema(AutoSchema):
-    # Set on a view (or with extend_schema's `extensions`) to add errors only some operations answer.
+    """Adds the errors every operation can answer; a view lists the ones only some of its actions
+    answer in `extra_error_codes` ({action or method: (409, ...)})."""
+
     def _error_codes(self) -> list[str]:
-        codes = ["400", "401", "403", "429"]
+        has_body = self.method in ("POST", "PUT", "PATCH")
+        takes_input = "{" in self.path or has_body or getattr(self.view, "filterset_class", None) is not None
+        codes = ["400"] if takes_input else []
+        codes += ["401", "403", "429"]
         if "{" in self.path:
             codes.append("404")
-        if self.method in ("POST", "PUT", "PATCH"):
-            codes += ["413", "415"]
+        if has_body:
+            # Any body may be too large (phantoms.middleware); only a body the view reads can be of the wrong type.
+            codes.append("413")
+            if self.get_request_serializer() is not None:
+                codes.append("415")
         codes += [str(code) for code in getattr(self.view, "extra_error_codes", {}).get(
             getattr(self.view, "action", None) or self.method.lower(), ())]
         return codes
