@@ -23,7 +23,7 @@ def make_channel(platform: str = "youtube", **kwargs) -> Channel:
     n = next(_ids)
     return Channel.objects.create(platform=platform, name=kwargs.pop("name", f"{platform} {n}"),
                                   account_id=kwargs.pop("account_id", f"acct-{platform}-{n}"),
-                                  access_token="sandbox-token", **kwargs)
+                                  access_token=kwargs.pop("access_token", "sandbox-token"), **kwargs)
 
 
 def make_asset(state: str = Asset.State.DRAFT, *, channels=(), brief: str = "Three tips for better sleep",

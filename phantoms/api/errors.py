@@ -114,7 +114,7 @@ def exception_handler(exc, context):
             message = summary(fields)
         else:
             fields, message = dict(getattr(exc, "fields", None) or {}), str(detail)
-        code = getattr(exc, "error_code", None) or CODES.get(exc.status_code) or exc.default_code
+        code = getattr(exc, "error_code", None) or exc.default_code or CODES.get(exc.status_code)
         if isinstance(exc, exceptions.ParseError):
             code, fields = "parse_error", fields or {"body": [message]}
         body = error_body(code, message, fields)
