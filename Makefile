@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench chaos lint migrate clean
+.PHONY: install demo test fuzz bench chaos lint migrate clean
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
@@ -28,6 +28,10 @@ demo: install
 test: install
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no tests"; exit 1; fi; exit $$rc
+
+# The API against its own schema with many more generated requests than the suite's bounded run.
+fuzz: install
+	PHANTOMS_FUZZ_EXAMPLES=$${PHANTOMS_FUZZ_EXAMPLES:-200} $(PY) -m pytest -p no:cacheprovider -q tests/security/test_fuzz.py
 
 bench: install
 	$(PY) -m bench.pipeline_bench
