@@ -1,8 +1,9 @@
-"""The five roles: Django groups holding permissions, created by migration `accounts.0002_roles`.
+"""The five roles: Django groups holding permissions, created by migration `accounts.0002_roles`,
+and kept as defined here after every `migrate` (and `flush`) by AccountsConfig.ready's post_migrate hook.
 
 Admin and API check the same permissions, and the state machines carry them on their transitions
 (`pipeline.Asset.approve` needs `pipeline.approve_asset`, and so on), so a role means the same
-thing wherever it acts. A change here needs a migration that calls `sync_roles` again.
+thing wherever it acts.
 """
 
 EDITOR, APPROVER, OPERATOR, INTEGRATION, VIEWER = "editor", "approver", "operator", "integration", "viewer"
@@ -56,9 +57,10 @@ def sync_roles(apps, schema_editor=None):
 
     # Permissions are normally created after all migrations; the roles need them now.
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        original = getattr(app_config, "models_module", None)
+        app_config.models_module = original or True  # migration states have none; create_permissions skips those
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = original
 
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")

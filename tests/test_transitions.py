@@ -40,8 +40,10 @@ PUBLICATION_EDGES = {
 
 
 def asset_in(state, **fields) -> Asset:
-    """An unsaved asset already in `state` (a protected field may be set once, at construction)."""
-    return Asset(brief="b", state=state, **fields)
+    """An unsaved asset already in `state` (a protected field may be set once, at construction).
+
+    Its team is named so that making it reads no database (the default team is looked up)."""
+    return Asset(brief="b", state=state, team_id=fields.pop("team_id", 1), **fields)
 
 
 def publication_in(state) -> Publication:
@@ -179,11 +181,13 @@ def test_transit_that_is_not_allowed_records_nothing():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", ["approve", "reject", "send_back"])
-def test_review_transitions_need_the_review_permission(name):
+@pytest.mark.parametrize(("name", "permission"), [("approve", "pipeline.approve_asset"),
+                                                ("reject", "pipeline.reject_asset"),
+                                                ("send_back", "pipeline.reject_asset")])
+def test_review_transitions_need_the_review_permission(name, permission):
     asset = asset_in(A.AWAITING_REVIEW)
     plain = make_user()
-    reviewer = make_user(perms=["pipeline.review_asset"])
+    reviewer = make_user(perms=[permission])
     admin = make_user(is_superuser=True)
     assert not has_transition_perm(getattr(asset, name), plain)
     assert has_transition_perm(getattr(asset, name), reviewer)
@@ -194,9 +198,11 @@ def test_review_transitions_need_the_review_permission(name):
 def test_transitions_without_a_permission_are_open_to_any_user():
     plain = make_user()
     assert has_transition_perm(asset_in(A.DRAFT).submit, plain)
-    assert has_transition_perm(asset_in(A.SCRIPTING).cancel, plain)
+    # Cancelling is an edit: it needs the change permission.
+    assert not has_transition_perm(asset_in(A.SCRIPTING).cancel, plain)
+    assert has_transition_perm(asset_in(A.SCRIPTING).cancel, make_user(perms=["pipeline.change_asset"]))
     # ...but a permission does not make a transition possible from the wrong state.
-    reviewer = make_user(perms=["pipeline.review_asset"])
+    reviewer = make_user(perms=["pipeline.approve_asset"])
     assert not has_transition_perm(asset_in(A.RENDERING).approve, reviewer)
 
 

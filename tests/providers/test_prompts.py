@@ -14,7 +14,7 @@ def test_without_templates_the_settings_and_built_in_prompt_are_used(settings):
     settings.OPENAI_MODEL = "gpt-4.1-nano"
     settings.OPENAI_TEMPERATURE = 0.4
 
-    prompt = build_prompt(Asset(brief="Stretch at your desk", target_duration_seconds=30))
+    prompt = build_prompt(Asset(brief="Stretch at your desk", target_duration_seconds=30, team_id=1))
 
     assert prompt.template is None and prompt.model == "gpt-4.1-nano" and prompt.temperature == 0.4
     assert prompt.instructions == DEFAULT_SYSTEM_PROMPT
@@ -39,7 +39,7 @@ def test_a_template_without_model_or_temperature_falls_back_to_settings(settings
     settings.OPENAI_TEMPERATURE = 0.9
     template = PromptTemplate.objects.create(name="plain", system_prompt="  ", style_guide="Be brief.")
 
-    prompt = build_prompt(Asset(brief="x", title="Working", target_duration_seconds=10), template)
+    prompt = build_prompt(Asset(brief="x", title="Working", target_duration_seconds=10, team_id=1), template)
 
     assert (prompt.model, prompt.temperature, prompt.template) == ("gpt-4o-mini", 0.9, template)
     assert prompt.instructions.startswith(DEFAULT_SYSTEM_PROMPT) and prompt.instructions.endswith("Be brief.")

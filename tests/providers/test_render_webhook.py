@@ -78,7 +78,7 @@ def test_the_sandbox_signature_verifies(client, asset):
 def test_a_bad_signature_is_refused(client, asset, sig, problem):
     response = post(client, body(), sig=sig)
 
-    assert response.status_code == 403 and response.json()["error"] == problem
+    assert response.status_code == 403 and response.json()["error"]["message"] == problem
     assert render_jobs(asset.pk) == []
 
 
@@ -108,18 +108,18 @@ def test_a_stale_timestamp_is_refused_even_with_a_valid_signature(client, asset,
 
     response = post(client, body(), timestamp=timestamp)
 
-    assert response.status_code == 403 and "stale X-Phantoms-Timestamp" in response.json()["error"]
+    assert response.status_code == 403 and "stale X-Phantoms-Timestamp" in response.json()["error"]["message"]
     assert render_jobs(asset.pk) == []
 
 
 def test_a_timestamp_that_is_not_a_number_is_refused(client, asset):
     response = post(client, body(), timestamp="yesterday")
-    assert response.status_code == 403 and "epoch seconds" in response.json()["error"]
+    assert response.status_code == 403 and "epoch seconds" in response.json()["error"]["message"]
 
 
 def test_an_unknown_render_id_is_404(client, asset):
     response = post(client, body(render_id="not-ours"))
-    assert response.status_code == 404 and "not-ours" in response.json()["error"]
+    assert response.status_code == 404 and "not-ours" in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("raw,field", [
@@ -131,7 +131,8 @@ def test_an_unknown_render_id_is_404(client, asset):
 def test_malformed_callbacks_are_400_naming_the_field(client, asset, raw, field):
     response = post(client, raw)
     assert response.status_code == 400
-    assert response.json()["field"] == field and response.json()["error"].startswith(f"{field}:")
+    error = response.json()["error"]  # the API's one error shape
+    assert list(error["fields"]) == [field] and error["message"].startswith(f"{field}:")
 
 
 def test_progress_callbacks_and_assets_that_moved_on_queue_nothing(client, asset):

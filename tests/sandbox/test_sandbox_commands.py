@@ -15,6 +15,7 @@ def run(*args) -> str:
     return out.getvalue()
 
 
+@pytest.mark.django_db  # each change is recorded in the audit trail
 def test_set_faults_from_the_command_line():
     output = run("sandbox_faults", "set", "youtube", "--error-rate", "0.5", "--outage", "on",
                  "--latency-ms", "20", "--retry-after", "9")
@@ -30,6 +31,7 @@ def test_set_faults_from_the_command_line():
     assert faults.get_faults("youtube")["error_rate"] == 0.5
 
 
+@pytest.mark.django_db  # each change is recorded in the audit trail
 def test_set_every_option():
     run("sandbox_faults", "set", "openai", "--timeout-rate", "0.1", "--rate-limit-rate", "0.2",
         "--accept-then-timeout-rate", "0.3", "--quota-exhausted", "on")
@@ -48,6 +50,7 @@ def test_show_lists_every_target():
     assert "(none)" in lines["youtube"]
 
 
+@pytest.mark.django_db  # each change is recorded in the audit trail
 def test_clear_one_and_all():
     faults.set_faults("x", error_rate=1.0)
     faults.set_faults("tts", outage=True)
