@@ -53,6 +53,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Voice: {describe_voice()}")
         self._ensure_admin(options["password"])
         channels = self._ensure_channels()
+        api_key = self._fresh_api_token()
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         # The web process (admin, API, the sandbox) on waitress with a bounded thread pool, and on
         # PostgreSQL a connection pool of the same size (README, "Database connections").
@@ -76,6 +77,7 @@ class Command(BaseCommand):
                 f"  Admin:        {base}/admin/   login: admin / {options['password']}\n"
                 f"  Review queue: {base}/admin/pipeline/asset/review/\n"
                 f"  API docs:     {base}/api/docs/\n"
+                f"  API token:    Authorization: Bearer {api_key}  (role integration; shown once)\n"
                 f"  Queues:       {base}/admin/rq/\n"
                 f"  Status:       .venv/bin/python manage.py pipeline_status (REDIS_URL={settings.REDIS_URL})\n"
                 f"Press Ctrl-C to stop.\n"))
@@ -100,6 +102,17 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
+
+    def _fresh_api_token(self) -> str:
+        """A new integration token for the demo's team (earlier demo tokens are revoked)."""
+        from accounts.models import IntegrationToken, Team
+        from accounts.services.tokens import issue_token, revoke_token
+        from accounts.teams import default_team_pk
+
+        for token in IntegrationToken.objects.filter(name="demo integration", revoked=False):
+            revoke_token(token.pk)
+        _, key = issue_token(name="demo integration", team=Team.objects.get(pk=default_team_pk()))
+        return key
 
     def _ensure_channels(self):
         channels = []
