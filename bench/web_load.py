@@ -26,8 +26,8 @@ import httpx
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-# (path, how it authenticates): the API takes our token; the sandbox, like X, a bearer token.
-PATHS = (("/readyz", None), ("/api/assets/?limit=5", "Token"), ("/api/dead-letters/?limit=5", "Token"),
+# (path, how it authenticates): the API and the sandbox (like X) both take a bearer token.
+PATHS = (("/readyz", None), ("/api/assets/?limit=5", "Bearer"), ("/api/dead-letters/?limit=5", "Bearer"),
          ("/sandbox/platforms/x/posts/load-test", "Bearer"))
 
 
@@ -67,6 +67,8 @@ def start_web(database_url: str, *, threads: int, app_name: str, env_extra=None,
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "phantoms.settings", "DATABASE_URL": database_url,
            "PHANTOMS_DB_POOL": "on", "PHANTOMS_WEB_THREADS": str(threads),
            "PHANTOMS_DB_APPLICATION_NAME": app_name, "PHANTOMS_SANDBOX": "1", "LOG_LEVEL": "WARNING",
+           # This measures connections, not the API's throttling: one token may ask as often as it likes.
+           "API_THROTTLE_TOKEN": "1000000/min",
            **(env_extra or {})}
     manage = [sys.executable, str(ROOT / "manage.py")]
     if server == "runserver":
@@ -143,12 +145,15 @@ def drive(base: str, token: str, *, clients: int, seconds: float, conninfo: str,
 
 
 def api_token() -> str:
-    """A token for a staff user in the database this process uses (created if missing)."""
-    from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
+    """A new operator-role integration token (it may read assets and dead letters) in the database this
+    process uses; earlier ones of this bench are revoked."""
+    from accounts.models import IntegrationToken, Team
+    from accounts.services.tokens import issue_token, revoke_token
+    from accounts.teams import default_team_pk
 
-    user, _ = get_user_model().objects.get_or_create(username="web-load", defaults={"is_staff": True})
-    return Token.objects.get_or_create(user=user)[0].key
+    for token in IntegrationToken.objects.filter(name="web load", revoked=False):
+        revoke_token(token.pk)
+    return issue_token(name="web load", team=Team.objects.get(pk=default_team_pk()), role="operator")[1]
 
 
 def conninfo_of(database_url: str) -> str:

@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from phantoms.engine.models import StageAttempt
@@ -35,7 +34,7 @@ def test_a_render_whose_worker_died_shows_as_abandoned_in_the_admin_and_the_api(
     assert "0 stage attempts" in running.content.decode()
 
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=make_user('reader')).key}")
+    api.force_login(make_user("reader", roles=["viewer"]))
     body = api.get(f"/api/assets/{asset.pk}/").json()
     assert [(a["stage"], a["outcome"]) for a in body["attempts_log"]] == [("render", "abandoned")]
     assert body["attempts_log"][0]["finished_at"] is not None
