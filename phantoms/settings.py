@@ -127,7 +127,7 @@ if not REDIS_URL:
     REDIS_URL = embedded_redis_url(VAR_DIR)
 
 # --- Queues: one per stage, plus housekeeping (reconciler, breaker probes).
-PIPELINE_QUEUES = ["script", "voice", "render", "publish", "analytics", "housekeeping"]
+PIPELINE_QUEUES = ["script", "voice", "visuals", "render", "publish", "analytics", "housekeeping"]
 RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 900} for name in PIPELINE_QUEUES}
 # Stage code defers enqueueing to transaction.on_commit itself, so RQ enqueues at once when asked.
 RQ = {"COMMIT_MODE": "auto"}
@@ -242,6 +242,7 @@ SANDBOX_TIMEOUT_SECONDS = env.float("SANDBOX_TIMEOUT_SECONDS", default=6.0)
 # --- Providers: which implementation each stage uses (per environment; per asset via Asset.providers).
 SCRIPT_PROVIDER = env.str("SCRIPT_PROVIDER", default="offline")  # offline | openai
 VOICE_PROVIDER = env.str("VOICE_PROVIDER", default="offline")  # offline | openai | silence
+VISUALS_PROVIDER = env.str("VISUALS_PROVIDER", default="offline")  # offline | pexels | openai | plain
 RENDER_PROVIDER = env.str("RENDER_PROVIDER", default="ffmpeg")  # ffmpeg | remote
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="sandbox-key")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default=f"{SANDBOX_URL}/sandbox/openai/v1")
@@ -264,6 +265,8 @@ BENCHMARK_PROVIDERS = env.bool("PHANTOMS_BENCHMARK_PROVIDERS", default=False)
 RENDER_SERVICE_URL = env.str("RENDER_SERVICE_URL", default=f"{SANDBOX_URL}/sandbox/render/v1")
 RENDER_SERVICE_KEY = env.str("RENDER_SERVICE_KEY", default="sandbox-key")
 RENDER_WEBHOOK_SECRET = env.str("RENDER_WEBHOOK_SECRET", default="") or local_secret(VAR_DIR, "render_webhook_secret")
+PEXELS_API_KEY = env.str("PEXELS_API_KEY", default="sandbox-key")
+PEXELS_BASE_URL = env.str("PEXELS_BASE_URL", default=f"{SANDBOX_URL}/sandbox/pexels").rstrip("/")
 PLATFORM_BASE_URLS = {
     platform: env.str(f"{platform.upper()}_BASE_URL", default=f"{SANDBOX_URL}/sandbox/platforms/{platform}")
     for platform in ("youtube", "tiktok", "instagram", "x")
@@ -287,13 +290,14 @@ RECONCILE_BATCH = env.int("PHANTOMS_RECONCILE_BATCH", default=500)
 # window still runs: an outage longer than it ends in dead letters that say so.
 STAGE_ATTEMPTS = {
     stage: env.int(f"PHANTOMS_ATTEMPTS_{stage.upper()}", default=budget)
-    for stage, budget in {"script": 4, "voice": 4, "render": 3, "publish": 8, "poll": 8, "analytics": 4}.items()
+    for stage, budget in {"script": 4, "voice": 4, "visuals": 4, "render": 3, "publish": 8, "poll": 8,
+                          "analytics": 4}.items()
 }
 # Script, voice and render have no window by default: their budget (raised above their breaker's
 # fail_max) and their breaker hold them through an outage, and a dead letter there costs no post.
 STAGE_RETRY_WINDOWS = {
     stage: env.float(f"PHANTOMS_RETRY_WINDOW_{stage.upper()}", default=window)
-    for stage, window in {"script": 0, "voice": 0, "render": 0, "publish": 3600, "poll": 3600,
+    for stage, window in {"script": 0, "voice": 0, "visuals": 0, "render": 0, "publish": 3600, "poll": 3600,
                           "analytics": 3600}.items()
 }
 # Backoff between retries: exponential with full jitter from BACKOFF_BASE, capped at BACKOFF_CAP seconds.
@@ -308,7 +312,7 @@ AUTO_APPROVE = env.bool("PHANTOMS_AUTO_APPROVE", default=False)
 BREAKER_DEFAULTS = {"fail_max": 5, "reset_timeout": 30, "success_threshold": 1}
 BREAKERS = {
     name: dict(BREAKER_DEFAULTS)
-    for name in ("openai", "tts", "render", "youtube", "tiktok", "instagram", "x", "metrics")
+    for name in ("openai", "tts", "pexels", "images", "render", "youtube", "tiktok", "instagram", "x", "metrics")
 }
 for _name, _cfg in BREAKERS.items():
     for _key in _cfg:
@@ -318,6 +322,9 @@ for _name, _cfg in BREAKERS.items():
 RATE_LIMITS = {
     "openai": (env.int("RATE_OPENAI_PER_MINUTE", default=500), 60),
     "tts": (env.int("RATE_TTS_PER_MINUTE", default=500), 60),
+    # Pexels allows 200 requests an hour by default; one token per search.
+    "pexels": (env.int("RATE_PEXELS_PER_HOUR", default=200), 3600),
+    "images": (env.int("RATE_IMAGES_PER_MINUTE", default=50), 60),
     "tiktok": (env.int("RATE_TIKTOK_PER_MINUTE", default=6), 60),
     "instagram": (env.int("RATE_INSTAGRAM_PER_DAY", default=50), 86400),
     "youtube": (env.int("RATE_YOUTUBE_PER_DAY", default=6), 86400),
@@ -371,7 +378,33 @@ RENDER_POLL_INTERVAL = env.float("RENDER_POLL_INTERVAL", default=2.0)
 RENDER_POLL_MAX_INTERVAL = env.float("RENDER_POLL_MAX_INTERVAL", default=30.0)
 RENDER_REMOTE_DEADLINE = env.int("RENDER_REMOTE_DEADLINE", default=1800)
 RENDER_DOWNLOAD_TIMEOUT = env.float("RENDER_DOWNLOAD_TIMEOUT", default=120.0)
-# Callbacks older (or newer) than this many seconds are refused as replays.
-RENDER_WEBHOOK_TOLERANCE = env.int("RENDER_WEBHOOK_TOLERANCE", default=300)
-# Where the render service reaches us (callback URL, voice audio); empty: SANDBOX_URL.
+# Where the render service reaches us (callback URL, signed links to the voice and visuals); empty:
+# SANDBOX_URL, which only the sandbox's render service may be given (a loopback address).
 PHANTOMS_PUBLIC_URL = env.str("PHANTOMS_PUBLIC_URL", default="").rstrip("/")
+# How long a signed link to an asset's media stays valid (a render service fetches it once, soon).
+SIGNED_MEDIA_MAX_AGE = env.int("PHANTOMS_SIGNED_MEDIA_MAX_AGE", default=6 * 3600)
+
+# --- Visuals per beat.
+# Colour theme of the offline motion backgrounds (per asset: Asset.visual_theme); see pipeline.media.motion.
+VISUALS_THEME = env.str("VISUALS_THEME", default="dusk")
+# Offline motion backgrounds are generated at this size and scaled up by the render: they are soft by design.
+VISUALS_OFFLINE_SIZE = env.str("VISUALS_OFFLINE_SIZE", default="360x640")
+# Pexels: the smallest portrait file at least this tall is downloaded (HD is plenty for a phone).
+PEXELS_MIN_HEIGHT = env.int("PEXELS_MIN_HEIGHT", default=1280)
+PEXELS_TIMEOUT = env.float("PEXELS_TIMEOUT", default=10.0)
+PEXELS_DOWNLOAD_TIMEOUT = env.float("PEXELS_DOWNLOAD_TIMEOUT", default=120.0)
+# OpenAI Images: one portrait image per beat.
+OPENAI_IMAGE_MODEL = env.str("OPENAI_IMAGE_MODEL", default="gpt-image-1")
+OPENAI_IMAGE_SIZE = env.str("OPENAI_IMAGE_SIZE", default="1024x1536")
+OPENAI_IMAGE_QUALITY = env.str("OPENAI_IMAGE_QUALITY", default="low")
+OPENAI_IMAGES_TIMEOUT = env.float("OPENAI_IMAGES_TIMEOUT", default=120.0)
+# USD per million tokens for image models (text input, image output); unknown models are recorded unpriced.
+OPENAI_IMAGE_PRICES = {
+    "gpt-image-1": {"input": 5.00, "output": 40.00},
+    "gpt-image-1-mini": {"input": 2.00, "output": 8.00},
+}
+# Render: a transition between beats (an xfade name, or "auto" to vary them) and its length in seconds.
+RENDER_TRANSITION = env.str("RENDER_TRANSITION", default="auto")
+RENDER_TRANSITION_SECONDS = env.float("RENDER_TRANSITION_SECONDS", default=0.4)
+# An optional music bed, ducked under the voice (a path under MEDIA_ROOT or absolute).
+RENDER_MUSIC = env.str("RENDER_MUSIC", default="")

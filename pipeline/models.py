@@ -17,6 +17,7 @@ class Asset(FSMModelMixin, Leased):
         DRAFT = "draft"
         SCRIPTING = "scripting"
         VOICING = "voicing"
+        VISUALIZING = "visualizing"
         RENDERING = "rendering"
         AWAITING_REVIEW = "awaiting_review"
         APPROVED = "approved"
@@ -28,11 +29,12 @@ class Asset(FSMModelMixin, Leased):
         FAILED = "failed"
 
     # The stage each working state runs, and the state a requeue returns to.
-    STAGE_FOR_STATE = {State.SCRIPTING: "script", State.VOICING: "voice", State.RENDERING: "render"}
-    STATE_FOR_STAGE = {"script": State.SCRIPTING, "voice": State.VOICING, "render": State.RENDERING,
-                       "publish": State.PUBLISHING}
-    CANCELLABLE = [State.DRAFT, State.SCRIPTING, State.VOICING, State.RENDERING, State.AWAITING_REVIEW,
-                   State.APPROVED, State.FAILED]
+    STAGE_FOR_STATE = {State.SCRIPTING: "script", State.VOICING: "voice", State.VISUALIZING: "visuals",
+                       State.RENDERING: "render"}
+    STATE_FOR_STAGE = {"script": State.SCRIPTING, "voice": State.VOICING, "visuals": State.VISUALIZING,
+                       "render": State.RENDERING, "publish": State.PUBLISHING}
+    CANCELLABLE = [State.DRAFT, State.SCRIPTING, State.VOICING, State.VISUALIZING, State.RENDERING,
+                   State.AWAITING_REVIEW, State.APPROVED, State.FAILED]
 
     team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="assets",
                              default=default_team_pk)
@@ -62,6 +64,12 @@ class Asset(FSMModelMixin, Leased):
         help_text="engine (the synthesiser's word events), transcription (aligned speech recognition) "
                   "or estimated (spread over the audio's length).")
 
+    visuals = models.JSONField(default=list, blank=True,
+                               help_text="One visual per beat: file, kind, span on the timeline, attribution.")
+    visuals_provider = models.CharField(max_length=40, blank=True)
+    visual_theme = models.CharField(max_length=30, blank=True,
+                                    help_text="Colour theme of generated visuals; empty: VISUALS_THEME.")
+
     video = models.FileField(upload_to="assets/", blank=True)
     video_duration = models.FloatField(null=True, blank=True)
     video_sha256 = models.CharField(max_length=64, blank=True)
@@ -69,6 +77,11 @@ class Asset(FSMModelMixin, Leased):
     render_spec = models.JSONField(null=True, blank=True, help_text="Everything needed to render again.")
     render_progress = models.FloatField(default=0)
     render_remote_id = models.CharField(max_length=100, blank=True)
+    # sha256 of the remote render's callback token; "used:<sha256>" once a callback has spent it.
+    render_callback_digest = models.CharField(max_length=80, blank=True, db_index=True)
+    cover = models.FileField(upload_to="assets/", blank=True,
+                             help_text="The cover frame (YouTube thumbnail, Instagram and TikTok cover).")
+    cover_timestamp = models.FloatField(null=True, blank=True, help_text="Where the cover frame is, in seconds.")
 
     review_notes = models.TextField(blank=True)
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -110,8 +123,12 @@ class Asset(FSMModelMixin, Leased):
     def script_done(self):
         pass
 
-    @transition(field=state, source=State.VOICING, target=State.RENDERING)
+    @transition(field=state, source=State.VOICING, target=State.VISUALIZING)
     def voice_done(self):
+        pass
+
+    @transition(field=state, source=State.VISUALIZING, target=State.RENDERING)
+    def visuals_done(self):
         pass
 
     @transition(field=state, source=State.RENDERING, target=State.AWAITING_REVIEW)
@@ -146,13 +163,15 @@ class Asset(FSMModelMixin, Leased):
     def publish_partly(self):
         pass
 
-    @transition(field=state, source=[State.SCRIPTING, State.VOICING, State.RENDERING, State.PUBLISHING],
+    @transition(field=state, source=[State.SCRIPTING, State.VOICING, State.VISUALIZING, State.RENDERING,
+                                     State.PUBLISHING],
                 target=State.FAILED)
     def fail(self):
         pass
 
     @transition(field=state, source=State.FAILED,
-                target=RETURN_VALUE(State.SCRIPTING, State.VOICING, State.RENDERING, State.PUBLISHING))
+                target=RETURN_VALUE(State.SCRIPTING, State.VOICING, State.VISUALIZING, State.RENDERING,
+                                    State.PUBLISHING))
     def resume(self):
         return self.STATE_FOR_STAGE.get(self.failed_stage, self.State.SCRIPTING)
 

@@ -1,4 +1,4 @@
-"""The asset stages: script → voice → render. Each says what it calls and what it commits."""
+"""The asset stages: script → voice → visuals → render. Each says what it calls and what it commits."""
 
 import hashlib
 import shutil
@@ -12,8 +12,11 @@ from django.utils import timezone
 from phantoms.engine.handler import Context, StageHandler
 from phantoms.engine.queueing import enqueue_on_commit
 from phantoms.engine.transitions import transit
+from phantoms.resilience.errors import PermanentError
+from pipeline.media.timeline import beat_spans, cover_timestamp, visual_query
 from pipeline.models import Asset
 from pipeline.providers import get_provider, provider_name
+from pipeline.providers.base import BeatRequest
 from pipeline.script_format import Script, fit_to_budget, word_budget
 from pipeline.services.review import approve
 
@@ -111,7 +114,42 @@ class VoiceStage(AssetStage):
         asset.word_timings_source = track.timings_source
         if track.usage:
             asset.usage = {**(asset.usage or {}), "voice": track.usage}
-        self.advance(asset, "voice_done", STAGES["render"])
+        self.advance(asset, "voice_done", STAGES["visuals"])
+
+
+def visual_theme(asset) -> str:
+    return asset.visual_theme or settings.VISUALS_THEME
+
+
+def beat_requests(asset) -> list[BeatRequest]:
+    """What each beat needs behind it, placed on the voice's timeline."""
+    script = asset.script or {}
+    beats = script.get("beats") or []
+    duration = float(asset.audio_duration or 0)
+    if not beats:
+        raise PermanentError("the script has no beats to put visuals behind", provider="visuals")
+    if duration <= 0:
+        raise PermanentError("the voice track has no duration: nothing to place visuals on", provider="visuals")
+    return [BeatRequest(index=span.index, query=visual_query(beats[span.index]),
+                        on_screen=str(beats[span.index].get("on_screen") or ""), start=span.start, end=span.end)
+            for span in beat_spans(script, asset.word_timings or [], duration)]
+
+
+class VisualsStage(AssetStage):
+    name = queue = "visuals"
+    provider_kind = "visuals"
+    states = (Asset.State.VISUALIZING,)
+
+    def work(self, asset, ctx):
+        return self.provider(asset).fetch(asset, beat_requests(asset), asset_dir(asset) / "visuals",
+                                          theme=visual_theme(asset))
+
+    def commit(self, asset, result, ctx):
+        asset.visuals = [{**visual, "path": media_name(Path(visual["path"]))} for visual in result.visuals]
+        asset.visuals_provider = self.provider_name(asset)
+        if result.usage:
+            asset.usage = {**(asset.usage or {}), "images": result.usage}
+        self.advance(asset, "visuals_done", STAGES["render"])
 
 
 class RenderStage(AssetStage):
@@ -123,15 +161,35 @@ class RenderStage(AssetStage):
 
     def render_spec(self, asset) -> dict:
         """Everything the render needs, stored with the asset so it can be rendered again."""
+        from pipeline.media.motion import theme_palette
+        from pipeline.media.render import RenderSpec
+
         script = asset.script or {}
-        return {
+        media = Path(settings.MEDIA_ROOT)
+        palette = theme_palette(visual_theme(asset))
+        visuals = [{**visual, "path": str(media / visual["path"])} for visual in asset.visuals or []]
+        beats = script.get("beats") or []
+        headlines = [{"text": beats[v["beat"]].get("on_screen", ""), "start": v["start"], "end": v["end"]}
+                     for v in visuals if isinstance(v.get("beat"), int) and v["beat"] < len(beats)]
+        duration = float(asset.audio_duration or 0)
+        spec = {
             "script": script,
-            "audio_path": str(Path(settings.MEDIA_ROOT) / asset.audio.name),
+            "audio_path": str(media / asset.audio.name),
             "timings": asset.word_timings,
             "title": asset.title or script.get("title", ""),
-            "background": {"type": "gradient", "colors": ["#1b1f3b", "#5a2a83"]},
+            "background": {"type": "gradient", "colors": [palette[0], palette[1]]},
+            "visuals": visuals,
+            "headlines": headlines,
+            "transition": settings.RENDER_TRANSITION,
+            "transition_seconds": settings.RENDER_TRANSITION_SECONDS,
             "preset": settings.RENDER_PRESET,
         }
+        if settings.RENDER_MUSIC:
+            spec["music_path"] = str(media / settings.RENDER_MUSIC)
+        spans = beat_spans(script, asset.word_timings or [], duration) if duration else []
+        title_seconds = RenderSpec.title_seconds if spec["title"] else None
+        spec["cover_at"] = cover_timestamp(spans, title_seconds=title_seconds, duration=duration)
+        return spec
 
     def prepare(self, asset, ctx):
         spec = self.render_spec(asset)
@@ -167,12 +225,30 @@ class RenderStage(AssetStage):
         final = out_dir / "video.mp4"
         shutil.move(partial, final)
         digest = hashlib.sha256(final.read_bytes()).hexdigest()
-        return {"path": final, "duration": info.duration, "sha256": digest}
+        result = {"path": final, "duration": info.duration, "sha256": digest}
+        if spec.cover_at is not None:
+            result["cover"], result["cover_at"] = self.cover(renderer, final, spec.cover_at, out_dir)
+        return result
+
+    @staticmethod
+    def cover(renderer, video: Path, at: float, out_dir: Path) -> tuple[Path, float]:
+        """The render service's poster when it made one, else the frame at `at` taken from the video."""
+        from pipeline.media.ffmpeg import extract_frame
+
+        cover = out_dir / "cover.jpg"
+        poster = getattr(renderer, "poster_path", None)
+        if poster and Path(poster).is_file():
+            shutil.move(poster, cover)
+            return cover, at
+        return extract_frame(video, at, cover), at
 
     def commit(self, asset, result, ctx):
         asset.video.name = media_name(result["path"])
         asset.video_duration = result["duration"]
         asset.video_sha256 = result["sha256"]
+        if result.get("cover"):
+            asset.cover.name = media_name(result["cover"])
+            asset.cover_timestamp = result["cover_at"]
         asset.render_provider = self.provider_name(asset)
         asset.render_progress = 1.0
         self.advance(asset, "render_done", None)
@@ -180,6 +256,7 @@ class RenderStage(AssetStage):
             approve(asset, user=None, notes="auto-approved")
 
 
-STAGES: dict[str, AssetStage] = {stage.name: stage for stage in (ScriptStage(), VoiceStage(), RenderStage())}
+STAGES: dict[str, AssetStage] = {stage.name: stage for stage in (ScriptStage(), VoiceStage(), VisualsStage(),
+                                                                  RenderStage())}
 
 

@@ -12,9 +12,11 @@ ASSET_PATH = {
     Asset.State.DRAFT: [],
     Asset.State.SCRIPTING: ["submit"],
     Asset.State.VOICING: ["submit", "script_done"],
-    Asset.State.RENDERING: ["submit", "script_done", "voice_done"],
-    Asset.State.AWAITING_REVIEW: ["submit", "script_done", "voice_done", "render_done"],
-    Asset.State.PUBLISHING: ["submit", "script_done", "voice_done", "render_done", "approve", "start_publishing"],
+    Asset.State.VISUALIZING: ["submit", "script_done", "voice_done"],
+    Asset.State.RENDERING: ["submit", "script_done", "voice_done", "visuals_done"],
+    Asset.State.AWAITING_REVIEW: ["submit", "script_done", "voice_done", "visuals_done", "render_done"],
+    Asset.State.PUBLISHING: ["submit", "script_done", "voice_done", "visuals_done", "render_done", "approve",
+                             "start_publishing"],
     Asset.State.CANCELLED: ["submit", "cancel"],
 }
 
@@ -69,12 +71,12 @@ def make_publishing_asset(*, channels=(), **kwargs) -> Asset:
 
 
 def make_failed_asset(stage: str = "script", **kwargs) -> Asset:
-    """An asset dead-lettered in `stage` (script, voice, render or publish)."""
+    """An asset dead-lettered in `stage` (script, voice, visuals, render or publish)."""
     if stage == "publish":
         asset = make_publishing_asset(**kwargs)
     else:
         state = {"script": Asset.State.SCRIPTING, "voice": Asset.State.VOICING,
-                 "render": Asset.State.RENDERING}[stage]
+                 "visuals": Asset.State.VISUALIZING, "render": Asset.State.RENDERING}[stage]
         asset = make_asset(state, **kwargs)
     asset.failed_stage = stage
     return advance(asset, "fail")

@@ -16,7 +16,8 @@ P = Publication.State
 ASSET_EDGES = {
     "submit": ([A.DRAFT], A.SCRIPTING, A.SCRIPTING),
     "script_done": ([A.SCRIPTING], A.VOICING, A.DRAFT),
-    "voice_done": ([A.VOICING], A.RENDERING, A.SCRIPTING),
+    "voice_done": ([A.VOICING], A.VISUALIZING, A.SCRIPTING),
+    "visuals_done": ([A.VISUALIZING], A.RENDERING, A.VOICING),
     "render_done": ([A.RENDERING], A.AWAITING_REVIEW, A.VOICING),
     "approve": ([A.AWAITING_REVIEW], A.APPROVED, A.RENDERING),
     "reject": ([A.AWAITING_REVIEW], A.REJECTED, A.APPROVED),
@@ -24,9 +25,9 @@ ASSET_EDGES = {
     "start_publishing": ([A.APPROVED, A.PARTIALLY_PUBLISHED, A.FAILED], A.PUBLISHING, A.AWAITING_REVIEW),
     "publish_done": ([A.PUBLISHING], A.PUBLISHED, A.APPROVED),
     "publish_partly": ([A.PUBLISHING], A.PARTIALLY_PUBLISHED, A.PUBLISHED),
-    "fail": ([A.SCRIPTING, A.VOICING, A.RENDERING, A.PUBLISHING], A.FAILED, A.AWAITING_REVIEW),
-    "cancel": ([A.DRAFT, A.SCRIPTING, A.VOICING, A.RENDERING, A.AWAITING_REVIEW, A.APPROVED, A.FAILED],
-               A.CANCELLED, A.PUBLISHING),
+    "fail": ([A.SCRIPTING, A.VOICING, A.VISUALIZING, A.RENDERING, A.PUBLISHING], A.FAILED, A.AWAITING_REVIEW),
+    "cancel": ([A.DRAFT, A.SCRIPTING, A.VOICING, A.VISUALIZING, A.RENDERING, A.AWAITING_REVIEW, A.APPROVED,
+                A.FAILED], A.CANCELLED, A.PUBLISHING),
 }
 
 PUBLICATION_EDGES = {
@@ -78,7 +79,8 @@ def test_finished_assets_have_no_way_out(terminal):
 
 
 @pytest.mark.parametrize(("failed_stage", "target"), [
-    ("script", A.SCRIPTING), ("voice", A.VOICING), ("render", A.RENDERING), ("publish", A.PUBLISHING),
+    ("script", A.SCRIPTING), ("voice", A.VOICING), ("visuals", A.VISUALIZING), ("render", A.RENDERING),
+    ("publish", A.PUBLISHING),
     ("", A.SCRIPTING),
 ])
 def test_resume_returns_to_the_stage_it_failed_in(failed_stage, target):

@@ -222,3 +222,20 @@ def exact_duration(path: str | os.PathLike, *, timeout: float = 120) -> float:
         return probe(path).duration
     hours, minutes, seconds = times[-1]
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def extract_frame(video: str | os.PathLike, at: float, out_path: str | os.PathLike, *, timeout: float = 60) -> Path:
+    """Write the frame shown at `at` seconds as a JPEG (the cover); it appears only once complete."""
+    out_path = Path(out_path)
+    partial = out_path.with_name(out_path.stem + ".partial" + out_path.suffix)
+    try:
+        # -ss after -i decodes up to the exact frame instead of snapping to the keyframe before it.
+        run_ffmpeg(["-y", "-i", os.fspath(video), "-ss", f"{max(0.0, at):.3f}", "-frames:v", "1", "-q:v", "2",
+                    "-f", "image2", "-c:v", "mjpeg", os.fspath(partial)], timeout=timeout)
+        if not partial.is_file() or partial.stat().st_size == 0:
+            raise PermanentError(f"no frame at {at:.2f} s in {video}", provider=PROVIDER)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, out_path)
+    return out_path

@@ -1,4 +1,4 @@
-"""The render stage's one ffmpeg invocation: background, burned captions, voice and optional music.
+"""The render stage's one ffmpeg invocation: a visual per beat, burned captions, voice and optional music.
 
 A RenderSpec holds every input as plain JSON, so a stored spec (with the same files and font)
 re-renders the same video. Speed notes, measured on a 2-core machine against plain ffmpeg
@@ -7,6 +7,11 @@ encoding a solid colour (bench/render_bench.py): static backgrounds are drawn on
 and captions have no drop shadow (libass blends every layer onto every frame, and the shadow
 layer alone cost about a third of that time). Image backgrounds are slower, about 1.6-1.8x
 realtime there: every Ken Burns frame is new picture content, which costs x264 far more.
+
+Visuals per beat (RenderSpec.visuals) replace the background: each beat's clip (a video, looped if
+short, or an image with Ken Burns motion) is cut to its span on the voice's timeline, and neighbours
+are joined by a short xfade centred on the boundary, so every cut lands between two spoken words.
+Each beat's on-screen text is shown as a headline at the top while its beat plays.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from pathlib import Path
 
 from phantoms.resilience.errors import PermanentError
 
-from .captions import CaptionStyle, write_ass
+from .captions import CaptionStyle, ass_escape, ass_time, write_ass
 from .ffmpeg import MediaInfo, has_filter, probe, run_ffmpeg
 from .fonts import find_font
 from .voice import audio_duration, estimate_word_timings
@@ -33,6 +38,13 @@ _COLOUR_RE = re.compile(r"^(?:(?:#|0x)?[0-9a-fA-F]{6}(?:[0-9a-fA-F]{2})?|[A-Za-z
 # Ken Burns zoompan crops from an enlarged copy so its whole-pixel steps stay sub-pixel on output.
 _KEN_BURNS_OVERSAMPLE = 2
 _KEN_BURNS_ZOOM = 0.12
+VISUAL_KINDS = ("video", "image")
+# xfade transitions that suit a cut between beats; "auto" takes them in turn.
+TRANSITIONS = ("fade", "smoothleft", "smoothup", "circleopen", "fadeblack", "wipeleft", "slideup", "dissolve",
+               "radial", "zoomin")
+AUTO_TRANSITIONS = ("fade", "smoothleft", "smoothup", "circleopen")
+NO_TRANSITION = ("cut", "none")
+HEADLINE_SIZE = 64
 
 
 @dataclass
@@ -59,6 +71,14 @@ class RenderSpec:
     font_path: str | None = None
     # None means "as long as the voice", which is what every normal render wants.
     duration: float | None = None
+    # One visual per beat: {"path", "kind": "video"|"image", "start", "end"}; empty: `background`.
+    visuals: list[dict] = field(default_factory=list)
+    transition: str = "auto"
+    transition_seconds: float = 0.4
+    # Per-beat on-screen text: {"text", "start", "end"}, shown at the top (after the title card).
+    headlines: list[dict] = field(default_factory=list)
+    # Where the cover frame is taken, in seconds (None: no cover).
+    cover_at: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -121,6 +141,8 @@ def _still(source: str) -> str:
 
 def _background(spec: RenderSpec, duration: float, first_input: int) -> tuple[list[str], str]:
     """Input arguments and a filter chain that ends in the [bg] pad."""
+    if spec.visuals:
+        return _visual_track(spec, duration, first_input)
     background = spec.background or DEFAULT_BACKGROUND
     kind = background.get("type", "gradient")
     if kind not in BACKGROUND_TYPES:
@@ -187,6 +209,118 @@ def _ken_burns(images: list[Path], spec: RenderSpec, duration: float,
     joined = "".join(f"[kb{i}]" for i in range(count))
     chains.append(f"{joined}concat=n={count}:v=1:a=0,format=yuv420p[bg]")
     return inputs, ";".join(chains)
+
+
+def _segments(spec: RenderSpec, duration: float) -> list[dict]:
+    """The visuals in order, made to tile 0..duration exactly (a stored span may be a hair off)."""
+    visuals = sorted((dict(v) for v in spec.visuals), key=lambda v: float(v.get("start", 0)))
+    for visual in visuals:
+        kind = visual.get("kind", "video")
+        if kind not in VISUAL_KINDS:
+            raise PermanentError(f"visual for beat {visual.get('beat', '?')}: unknown kind {kind!r}; "
+                                 f"expected one of {VISUAL_KINDS}", provider=PROVIDER)
+        if not Path(str(visual.get("path", ""))).is_file():
+            raise PermanentError(f"visual for beat {visual.get('beat', '?')}: file {visual.get('path')!r} not found",
+                                 provider=PROVIDER)
+    visuals = [v for v in visuals if float(v.get("start", 0)) < duration] or visuals[:1]
+    for index, visual in enumerate(visuals):
+        visual["start"] = 0.0 if index == 0 else min(duration, max(float(visual["start"]), visuals[index - 1]["start"]))
+    for index, visual in enumerate(visuals):
+        visual["end"] = duration if index == len(visuals) - 1 else visuals[index + 1]["start"]
+    return [v for v in visuals if v["end"] - v["start"] > 1e-3] or visuals[-1:]
+
+
+def _transition_names(spec: RenderSpec, count: int) -> list[str]:
+    name = (spec.transition or "auto").strip().lower()
+    if name == "auto":
+        return [AUTO_TRANSITIONS[i % len(AUTO_TRANSITIONS)] for i in range(count)]
+    if name in NO_TRANSITION:
+        return []
+    if name not in TRANSITIONS:
+        raise PermanentError(f"RENDER_TRANSITION: unknown transition {spec.transition!r}; choose auto, cut or one of "
+                             f"{', '.join(TRANSITIONS)}", provider=PROVIDER)
+    return [name] * count
+
+
+def _fit(spec: RenderSpec) -> str:
+    return (f"scale={spec.width}:{spec.height}:force_original_aspect_ratio=increase:flags=bicubic,"
+            f"crop={spec.width}:{spec.height},setsar=1")
+
+
+def _image_motion(spec: RenderSpec, frames: int, variant: int) -> str:
+    """Ken Burns over one image for `frames` frames; alternate beats zoom in or pan while easing out."""
+    big_w, big_h = spec.width * _KEN_BURNS_OVERSAMPLE, spec.height * _KEN_BURNS_OVERSAMPLE
+    last = max(1, frames - 1)
+    if variant % 2 == 0:
+        zoom = f"1+{_KEN_BURNS_ZOOM}*on/{last}"
+        x, y = "(iw-iw/zoom)/2", "(ih-ih/zoom)/2"
+    else:
+        zoom = f"{1 + _KEN_BURNS_ZOOM}-{_KEN_BURNS_ZOOM}*on/{last}"
+        x, y = f"(iw-iw/zoom)*on/{last}", "(ih-ih/zoom)/2"
+    return (f"trim=end_frame=1,scale={big_w}:{big_h}:force_original_aspect_ratio=increase,crop={big_w}:{big_h},"
+            f"setsar=1,format=yuv420p,"
+            f"zoompan=z='{zoom}':x='{x}':y='{y}':d={frames}:s={spec.width}x{spec.height}:fps={spec.fps},setsar=1")
+
+
+def _visual_track(spec: RenderSpec, duration: float, first_input: int) -> tuple[list[str], str]:
+    """Each beat's clip cut to its span, joined by transitions centred on the beat boundaries.
+
+    With a transition of T seconds, a clip runs T/2 past each inner boundary; xfade's offset for the
+    k-th join is then boundary_k - T/2, and the joined track is exactly `duration` long.
+    """
+    segments = _segments(spec, duration)
+    names = _transition_names(spec, len(segments) - 1)
+    shortest = min(v["end"] - v["start"] for v in segments)
+    fade = min(max(0.0, float(spec.transition_seconds)), shortest / 2) if names else 0.0
+    if fade < 1.0 / spec.fps:
+        fade, names = 0.0, []
+    inputs: list[str] = []
+    chains = []
+    for index, visual in enumerate(segments):
+        length = visual["end"] - visual["start"]
+        length += (fade / 2 if index > 0 else 0) + (fade / 2 if index < len(segments) - 1 else 0)
+        frames = max(1, round(length * spec.fps))
+        source = f"[{first_input + index}:v]"
+        if visual.get("kind", "video") == "image":
+            inputs += ["-i", os.fspath(visual["path"])]
+            chain = _image_motion(spec, frames, index)
+        else:
+            # A clip shorter than its beat loops rather than freezing on its last frame.
+            inputs += ["-stream_loop", "-1", "-t", f"{length + 0.5:.3f}", "-i", os.fspath(visual["path"])]
+            chain = f"{_fit(spec)},fps={spec.fps}"
+        chains.append(f"{source}{chain},format=yuv420p,trim=end_frame={frames},setpts=PTS-STARTPTS,"
+                      f"settb=1/{spec.fps}[seg{index}]")
+    if len(segments) == 1:
+        chains.append("[seg0]null[bg]")
+    elif not names:
+        joined = "".join(f"[seg{i}]" for i in range(len(segments)))
+        chains.append(f"{joined}concat=n={len(segments)}:v=1:a=0[bg]")
+    else:
+        previous = "[seg0]"
+        for index in range(1, len(segments)):
+            offset = max(0.0, segments[index]["start"] - fade / 2)
+            label = "[bg]" if index == len(segments) - 1 else f"[x{index}]"
+            chains.append(f"{previous}[seg{index}]xfade=transition={names[index - 1]}:duration={fade:.3f}:"
+                          f"offset={offset:.3f}{label}")
+            previous = label
+    return inputs, ";".join(chains)
+
+
+def headline_events(spec: RenderSpec, duration: float) -> list[str]:
+    """ASS events for each beat's on-screen text, in the title's place once the title card is gone."""
+    events = []
+    title_end = spec.title_seconds if spec.title_card and spec.resolved_title() else 0.0
+    scale = spec.height / 1920
+    size = round(HEADLINE_SIZE * scale)
+    for headline in spec.headlines:
+        text = " ".join(str(headline.get("text") or "").split())
+        start = max(float(headline.get("start", 0)), title_end)
+        end = min(float(headline.get("end", duration)), duration)
+        if not text or end - start < 0.3:
+            continue
+        events.append(f"Dialogue: 1,{ass_time(start)},{ass_time(end)},Title,,0,0,0,,"
+                      f"{{\\fs{size}\\fad(150,150)}}{ass_escape(text)}")
+    return events
 
 
 def _audio_chain(spec: RenderSpec, duration: float, voice_input: int,
@@ -263,6 +397,7 @@ def render_video(spec: RenderSpec, out_path: str | os.PathLike, *,
             timings = spec.timings
             if not timings and spec.narration_text():
                 timings = estimate_word_timings(spec.narration_text(), duration)
+            style = CaptionStyle(font_family=font.family)
             ass_path = write_ass(
                 Path(workdir) / "captions.ass",
                 timings if spec.captions else [],
@@ -271,8 +406,13 @@ def render_video(spec: RenderSpec, out_path: str | os.PathLike, *,
                 title=spec.resolved_title() if spec.title_card else None,
                 title_seconds=spec.title_seconds, duration=duration,
                 max_words=spec.max_words_per_line, highlight=spec.highlight,
-                style=CaptionStyle(font_family=font.family),
+                style=style,
             )
+            headlines = headline_events(spec, duration) if spec.captions else []
+            if headlines:
+                # The events section comes last in the document, so more events simply follow.
+                with open(ass_path, "a", encoding="utf-8") as handle:
+                    handle.write("\n".join(headlines) + "\n")
         args = build_command(spec, partial, ass_path=ass_path, fonts_dir=fonts_dir, duration=duration)
         try:
             run_ffmpeg(args, timeout=timeout, progress=progress, duration=duration)

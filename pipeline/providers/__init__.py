@@ -19,13 +19,20 @@ REGISTRY = {
         "silence": "pipeline.providers.voice.offline.SilenceVoice",
         "openai": "pipeline.providers.voice.openai.OpenAIVoice",
     },
+    "visuals": {
+        "offline": "pipeline.providers.visuals.offline.MotionVisuals",
+        "plain": "pipeline.providers.visuals.offline.PlainVisuals",
+        "pexels": "pipeline.providers.visuals.pexels.PexelsVisuals",
+        "openai": "pipeline.providers.visuals.openai_images.OpenAIImages",
+    },
     "render": {
         "ffmpeg": "pipeline.providers.render.ffmpeg.FfmpegRenderer",
         "instant": "pipeline.providers.render.instant.InstantRenderer",
         "remote": "pipeline.providers.render.remote.RemoteRenderer",
     },
 }
-DEFAULTS = {"script": "SCRIPT_PROVIDER", "voice": "VOICE_PROVIDER", "render": "RENDER_PROVIDER"}
+DEFAULTS = {"script": "SCRIPT_PROVIDER", "voice": "VOICE_PROVIDER", "visuals": "VISUALS_PROVIDER",
+            "render": "RENDER_PROVIDER"}
 # Providers that exist to measure the pipeline, not to make videos: nothing is heard, nothing is
 # rendered. They are chosen by setting (VOICE_PROVIDER, RENDER_PROVIDER), never per asset through the
 # API or the admin unless PHANTOMS_BENCHMARK_PROVIDERS is on.

@@ -58,3 +58,36 @@ class Renderer:
         A renderer that cannot finish now raises NotReady(retry_after=...) and is called again later.
         """
         raise NotImplementedError
+
+
+@dataclass
+class BeatRequest:
+    """One beat's need for a visual: what to look for and how long it is on screen."""
+
+    index: int
+    query: str
+    on_screen: str
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class VisualsResult:
+    """One visual per beat (dicts: beat, kind, path, start, end, query, provider, attribution, ...)."""
+
+    visuals: list[dict]
+    usage: dict = field(default_factory=dict)
+
+
+class VisualsProvider:
+    name = ""
+    breaker: str | None = None
+    rate_limit: str | None = None
+
+    def fetch(self, asset, beats: list[BeatRequest], out_dir: Path, *, theme: str) -> VisualsResult:
+        """Write one visual per beat under `out_dir` (absolute paths in the result)."""
+        raise NotImplementedError

@@ -15,7 +15,8 @@ from tests.factories import ASSET_PATH
 
 PATHS = ASSET_PATH
 FAIL_PATHS = {"script": PATHS[Asset.State.SCRIPTING], "voice": PATHS[Asset.State.VOICING],
-              "render": PATHS[Asset.State.RENDERING], "publish": PATHS[Asset.State.PUBLISHING]}
+              "visuals": PATHS[Asset.State.VISUALIZING], "render": PATHS[Asset.State.RENDERING],
+              "publish": PATHS[Asset.State.PUBLISHING]}
 _numbers = itertools.count(1)
 
 

@@ -1,0 +1,168 @@
+"""Offline motion backgrounds: a short, softly moving clip per beat, drawn by ffmpeg's own sources.
+
+No stock footage and no network: each clip comes from one of a few generators (Perlin-noise aurora,
+drifting bokeh, interfering waves, a turning light cone), coloured with a theme's palette. The
+style and the palette's order change from beat to beat, so consecutive beats never look alike, and
+the same asset always gets the same clips (seeds come from the asset and the beat).
+
+Clips are generated small (VISUALS_OFFLINE_SIZE, 360x640 by default) and scaled up by the render:
+the content is soft by design, and a small clip costs a fraction of a full-size one to make.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from phantoms.resilience.errors import PermanentError
+
+from .ffmpeg import run_ffmpeg
+
+PROVIDER = "visuals"
+STYLES = ("aurora", "bokeh", "waves", "cone")
+# Each theme: a dark base, a middle tone and an accent, darkest first (captions stay readable on it).
+THEMES: dict[str, tuple[str, str, str]] = {
+    "dusk": ("#121030", "#5c288c", "#ff7a59"),
+    "ocean": ("#06202e", "#0f6e8c", "#5fe3d0"),
+    "forest": ("#0c1f14", "#2e6b3f", "#c8e36b"),
+    "ember": ("#1e0a08", "#8c2a1c", "#ffb347"),
+    "mono": ("#101114", "#50545c", "#e8e8ea"),
+    "candy": ("#24102e", "#c0397f", "#ffd36e"),
+}
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
+_SIZE = re.compile(r"^(\d{2,4})x(\d{2,4})$")
+
+
+def theme_palette(name: str) -> tuple[str, str, str]:
+    try:
+        return THEMES[name]
+    except KeyError:
+        raise PermanentError(f"visual_theme: unknown theme {name!r}; choose one of {', '.join(sorted(THEMES))}",
+                             provider=PROVIDER)
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    match = _HEX.match(colour)
+    if not match:
+        raise PermanentError(f"invalid theme colour {colour!r}", provider=PROVIDER)
+    value = int(match.group(1), 16)
+    return value >> 16, (value >> 8) & 0xFF, value & 0xFF
+
+
+def _hex(colour: str) -> str:
+    red, green, blue = _rgb(colour)
+    return f"0x{red:02x}{green:02x}{blue:02x}"
+
+
+def ramp(palette: tuple[str, str, str]) -> str:
+    """A lutrgb filter mapping grey 0..255 through the palette's three colours, dark to bright."""
+    stops = [_rgb(colour) for colour in palette]
+    channels = []
+    for index, name in enumerate("rgb"):
+        low, mid, high = (stop[index] for stop in stops)
+        # Commas inside a filter option are escaped for the graph parser.
+        expression = (f"if(lt(val\\,128)\\,{low}+({mid}-{low})*val/128\\,"
+                      f"{mid}+({high}-{mid})*(val-128)/127)")
+        channels.append(f"{name}='{expression}'")
+    return "lutrgb=" + ":".join(channels)
+
+
+@dataclass(frozen=True)
+class MotionPlan:
+    """What one beat's clip looks like; stored with the visual so it can be made again."""
+
+    style: str
+    palette: tuple[str, str, str]
+    seed: int
+
+    def to_dict(self) -> dict:
+        return {"style": self.style, "palette": list(self.palette), "seed": self.seed}
+
+
+def plan_for_beat(theme: str, index: int, salt: str) -> MotionPlan:
+    """A style and palette order for beat `index`: neighbours always differ in style, and the first
+    twelve beats never repeat a (style, palette order) pair."""
+    base = theme_palette(theme)
+    seed = int(hashlib.sha256(f"{salt}:{index}".encode()).hexdigest()[:8], 16)
+    offset = int(hashlib.sha256(salt.encode()).hexdigest()[:2], 16)
+    style = STYLES[(offset + index) % len(STYLES)]
+    # Rotate which of the two lighter colours leads, every full round of styles.
+    variant = (index // len(STYLES)) % 3
+    dark, mid, accent = base
+    palette = [(dark, mid, accent), (dark, accent, mid), (mid, dark, accent)][variant]
+    return MotionPlan(style=style, palette=palette, seed=seed)
+
+
+def _size(size: str) -> tuple[int, int]:
+    match = _SIZE.match(size)
+    if not match:
+        raise PermanentError(f"VISUALS_OFFLINE_SIZE must look like 360x640, not {size!r}", provider=PROVIDER)
+    width, height = int(match.group(1)), int(match.group(2))
+    if width % 2 or height % 2:
+        raise PermanentError("VISUALS_OFFLINE_SIZE needs even dimensions", provider=PROVIDER)
+    return width, height
+
+
+def source_graph(plan: MotionPlan, *, width: int, height: int, fps: int = 30) -> str:
+    """The lavfi graph that draws `plan` at width x height."""
+    seed = plan.seed
+    colour = ramp(plan.palette)
+    # Vignette factors computed once: darker edges keep captions and the platform's buttons legible.
+    finish = "vignette=PI/5:eval=init,format=yuv420p"
+    size = f"{width}x{height}"
+    if plan.style == "aurora":
+        small = f"{max(2, width // 3) // 2 * 2}x{max(2, height // 3) // 2 * 2}"
+        return (f"perlin=s={small}:r={fps}:octaves=3:persistence=0.5:xscale=1.6:yscale=0.8:tscale=0.15:"
+                f"random_mode=seed:seed={seed},scale={size}:flags=bicubic,format=rgb24,{colour},{finish}")
+    if plan.style == "bokeh":
+        # A still field of soft lights, larger than the frame, that the frame drifts across (a crop
+        # window moving slowly: no seam, unlike scrolling a picture that does not tile).
+        big_w, big_h = width * 5 // 4 // 2 * 2, height * 5 // 4 // 2 * 2
+        grid = f"{max(8, big_w // 8)}x{max(8, big_h // 8)}"
+        phase = (seed % 628) / 100
+        return (f"life=s={grid}:ratio=0.09:mold=0:death_color=black:life_color=white:seed={seed}:r={fps},"
+                f"trim=start_frame=25:end_frame=26,setpts=PTS-STARTPTS,scale={big_w}x{big_h}:flags=bilinear,"
+                f"gblur=sigma={max(4, width // 26)},lutyuv=y='min(255\\,val*3.2)',loop=loop=-1:size=1,fps={fps},"
+                f"crop=w={width}:h={height}:x='(iw-ow)/2*(1+sin(t/7+{phase:.2f}))':y='(ih-oh)/2*(1+cos(t/9+{phase:.2f}))',"
+                f"format=rgb24,{colour},{finish}")
+    if plan.style == "waves":
+        small = f"{max(2, width // 4) // 2 * 2}x{max(2, height // 4) // 2 * 2}"
+        period = 3.5 + (seed % 4)
+        speed = 1.0 + (seed % 3) * 0.2
+        return (f"nullsrc=s={small}:r={fps},"
+                f"geq=lum='128+62*sin(X/{period:.1f}+T*{speed:.1f})+62*sin((X+Y)/{period * 1.6:.1f}-T*0.7)':"
+                f"cb=128:cr=128,scale={size}:flags=bicubic,format=rgb24,{colour},{finish}")
+    if plan.style == "cone":
+        dark, light, accent = plan.palette
+        small = f"{max(2, width // 4) // 2 * 2}x{max(2, height // 4) // 2 * 2}"
+        return (f"gradients=s={size}:r={fps}:n=4:c0={_hex(dark)}:c1={_hex(light)}:c2={_hex(accent)}:"
+                f"c3={_hex(dark)}:type=circular:speed=0.02:seed={seed},format=rgb24[cone];"
+                f"perlin=s={small}:r={fps}:octaves=2:xscale=2:yscale=2:tscale=0.2:random_mode=seed:seed={seed},"
+                f"scale={size}:flags=bicubic,format=rgb24[grain];"
+                f"[cone][grain]blend=all_mode=softlight,{finish}")
+    raise PermanentError(f"unknown motion style {plan.style!r}; expected one of {STYLES}", provider=PROVIDER)
+
+
+def make_motion_clip(out_path: str | os.PathLike, plan: MotionPlan, seconds: float, *, size: str = "360x640",
+                     fps: int = 30, timeout: float = 300) -> Path:
+    """Write an H.264 clip of `seconds` drawing `plan`; it appears at `out_path` only once complete."""
+    if seconds <= 0:
+        raise PermanentError(f"a motion clip needs a positive length, not {seconds}", provider=PROVIDER)
+    width, height = _size(size)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = out_path.with_name(out_path.stem + ".partial" + out_path.suffix)
+    graph = source_graph(plan, width=width, height=height, fps=fps)
+    try:
+        run_ffmpeg(["-y", "-f", "lavfi", "-i", graph, "-t", f"{seconds:.3f}", "-an",
+                    "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+                    "-g", str(fps * 2), "-movflags", "+faststart", "-f", "mp4", os.fspath(partial)],
+                   timeout=timeout)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, out_path)
+    return out_path
