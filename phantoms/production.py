@@ -29,12 +29,17 @@ def required_secret(name: str) -> str:
 
 DEBUG = False
 SECRET_KEY = required_secret("SECRET_KEY")
-RENDER_WEBHOOK_SECRET = required_secret("RENDER_WEBHOOK_SECRET")
 # Provider keys are needed only by the providers that use them; a sandbox key is never a real one.
-if "openai" in (SCRIPT_PROVIDER, VOICE_PROVIDER) and OPENAI_API_KEY in KNOWN_VALUES:
-    raise ImproperlyConfigured("OPENAI_API_KEY must be set when SCRIPT_PROVIDER or VOICE_PROVIDER is openai")
+if "openai" in (SCRIPT_PROVIDER, VOICE_PROVIDER, VISUALS_PROVIDER) and OPENAI_API_KEY in KNOWN_VALUES:
+    raise ImproperlyConfigured("OPENAI_API_KEY must be set when SCRIPT_PROVIDER, VOICE_PROVIDER or "
+                               "VISUALS_PROVIDER is openai")
+if VISUALS_PROVIDER == "pexels" and PEXELS_API_KEY in KNOWN_VALUES:
+    raise ImproperlyConfigured("PEXELS_API_KEY must be set when VISUALS_PROVIDER is pexels")
 if RENDER_PROVIDER == "remote" and RENDER_SERVICE_KEY in KNOWN_VALUES:
     raise ImproperlyConfigured("RENDER_SERVICE_KEY must be set when RENDER_PROVIDER is remote")
+# The render service fetches our media and calls us back there (callbacks carry a token per render).
+if RENDER_PROVIDER == "remote" and not PHANTOMS_PUBLIC_URL:
+    raise ImproperlyConfigured("PHANTOMS_PUBLIC_URL must be set when RENDER_PROVIDER is remote")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 PHANTOMS_SANDBOX = False

@@ -264,7 +264,6 @@ OFFLINE_VOICE = env.str("OFFLINE_VOICE", default="en-us")
 BENCHMARK_PROVIDERS = env.bool("PHANTOMS_BENCHMARK_PROVIDERS", default=False)
 RENDER_SERVICE_URL = env.str("RENDER_SERVICE_URL", default=f"{SANDBOX_URL}/sandbox/render/v1")
 RENDER_SERVICE_KEY = env.str("RENDER_SERVICE_KEY", default="sandbox-key")
-RENDER_WEBHOOK_SECRET = env.str("RENDER_WEBHOOK_SECRET", default="") or local_secret(VAR_DIR, "render_webhook_secret")
 PEXELS_API_KEY = env.str("PEXELS_API_KEY", default="sandbox-key")
 PEXELS_BASE_URL = env.str("PEXELS_BASE_URL", default=f"{SANDBOX_URL}/sandbox/pexels").rstrip("/")
 PLATFORM_BASE_URLS = {

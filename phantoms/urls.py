@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from django.views.static import serve
 
 from phantoms import health, queue_dashboard, views
+from pipeline.views import signed_media
 from pipeline.webhooks import render_callback
 
 urlpatterns = [
@@ -18,7 +19,9 @@ urlpatterns = [
     # Editors play rendered videos in the admin; in production a web server serves MEDIA_ROOT.
     re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
     path("sandbox/", include("sandbox.urls")),
-    path("webhooks/render/", render_callback, name="render-webhook"),
+    # The render service's callback: the token in the path is the credential (it signs nothing).
+    path("webhooks/render/<str:token>/", render_callback, name="render-webhook"),
+    path("signed-media/<str:token>/<str:filename>", signed_media, name="signed-media"),
 ]
 
 # JSON under /api/ and /webhooks/, Django's pages elsewhere.

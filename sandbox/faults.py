@@ -24,9 +24,9 @@ import redis
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
-TARGETS = ("openai", "tts", "render", "youtube", "tiktok", "instagram", "x")
+TARGETS = ("openai", "tts", "images", "pexels", "render", "youtube", "tiktok", "instagram", "x")
 PLATFORMS = ("youtube", "tiktok", "instagram", "x")
-OPENAI_TARGETS = ("openai", "tts")
+OPENAI_TARGETS = ("openai", "tts", "images")
 
 DEFAULT_KEY_PREFIX = "phantoms:sandbox"
 
@@ -190,6 +190,8 @@ def error_response(target: str, status: int, message: str, *, code: str, error_t
     elif target == "render":
         body = {"success": False, "message": message,
                 "response": {"error": {"message": message, "code": code}}}
+    elif target == "pexels":
+        body = {"error": message}
     else:
         body = {"error": {"message": message, "code": code}}
         if param:
@@ -218,6 +220,11 @@ def _rate_limited(target: str, faults: dict) -> HttpResponse:
         response["x-rate-limit-limit"] = "50"
         response["x-rate-limit-remaining"] = "0"
         response["x-rate-limit-reset"] = str(int(time.time() + retry_after + 0.999))
+    elif target == "pexels":
+        # Pexels reports its quota in X-Ratelimit-* headers, the reset as epoch seconds.
+        response["X-Ratelimit-Limit"] = "20000"
+        response["X-Ratelimit-Remaining"] = "0"
+        response["X-Ratelimit-Reset"] = str(int(time.time() + retry_after + 0.999))
     else:
         response["Retry-After"] = str(retry_after)
     return response

@@ -50,16 +50,22 @@ class SandboxPost(models.Model):
 
 class SandboxRender(models.Model):
     QUEUED = "queued"
+    FETCHING = "fetching"
+    PREPROCESSING = "preprocessing"
     RENDERING = "rendering"
+    SAVING = "saving"
     DONE = "done"
     FAILED = "failed"
-    STATUS_CHOICES = [(QUEUED, "Queued"), (RENDERING, "Rendering"), (DONE, "Done"), (FAILED, "Failed")]
+    STATUS_CHOICES = [(QUEUED, "Queued"), (FETCHING, "Fetching"), (PREPROCESSING, "Preprocessing"),
+                      (RENDERING, "Rendering"), (SAVING, "Saving"), (DONE, "Done"), (FAILED, "Failed")]
 
     render_id = models.CharField(max_length=36, unique=True)
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=20, choices=STATUS_CHOICES, default=QUEUED)
     duration_seconds = models.FloatField(default=5.0)
     url = models.URLField(max_length=500, blank=True, default="")
+    poster_url = models.URLField(max_length=500, blank=True, default="")
+    render_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     callback_url = models.URLField(max_length=500, blank=True, default="")
     callback_status = models.CharField(max_length=100, blank=True, default="")

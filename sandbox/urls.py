@@ -8,7 +8,7 @@ app_name = "sandbox"
 PLATFORM = r"(?P<platform>youtube|tiktok|instagram|x)"
 
 if apps.is_installed("sandbox"):
-    from .views import openai, platforms, render
+    from .views import openai, openai_images, pexels, platforms, render
 
     urlpatterns = [
         re_path(rf"^platforms/{PLATFORM}/posts$", platforms.posts, name="platform-posts"),
@@ -28,6 +28,11 @@ if apps.is_installed("sandbox"):
         path("render/v1/render", render.create_render, name="render-create"),
         path("render/v1/render/<str:render_id>", render.render_status, name="render-status"),
         path("render/v1/render/<str:render_id>/output", render.render_output, name="render-output"),
+        path("render/v1/render/<str:render_id>/poster", render.render_poster, name="render-poster"),
+        path("pexels/videos/search", pexels.search_videos, name="pexels-search"),
+        path("pexels/video-files/<int:video_id>/<str:filename>", pexels.video_file, name="pexels-file"),
+        path("openai/v1/images/generations", openai_images.generations, name="openai-images"),
+        path("openai/v1/images/files/<str:name>", openai_images.image_file, name="openai-image-file"),
     ]
 else:
     # Importing the views needs the ledger models, which need the app installed.

@@ -1,26 +1,49 @@
 """A render service in the shape of Shotstack's Edit API: submit a timeline, get an id, poll (or be called back).
 
-No worker waits for a render (docs/architecture.md, "Stage isolation"). Each run of the render stage does one step:
+Relies on the Shotstack API reference (Edit API):
+- "Render Asset" (`POST /render`): the body is an Edit with `timeline`, `output` and optional
+  `merge`, `callback` (and deprecated `disk`), and nothing else: the schema allows no other
+  properties, so the length is never sent; the service works it out from the clips. Authentication is
+  the `x-api-key` header. The answer's `response.id` names the render.
+- "Get Render Status" (`GET /render/{id}`): `response.status` is one of `queued`, `fetching`,
+  `preprocessing`, `rendering`, `saving`, `done`, `failed`; `url` (and `poster` when
+  `output.poster.capture` was asked for) once done, `error` when failed.
+- Timeline: `tracks` of `clips` (`asset`, `start`, `length`, `fit`, `position`, `offset`,
+  `transition`, `effect`), the first track on top; assets `video`, `image`, `text`, `audio` with a `src`
+  the service must be able to fetch; `soundtrack` for music.
+- Webhooks: the service POSTs `{"type": "edit", "action": "render", "id", "owner", "status", "url",
+  "error", "completed"}` to `callback` when a render is done or failed. It does not sign callbacks,
+  so the callback URL carries an unguessable token of its own per render (pipeline.webhooks).
+
+Media go to the service as signed, expiring links under PHANTOMS_PUBLIC_URL, served by Phantoms
+(pipeline.services.signed_media). A loopback public URL is refused unless the render service is the
+sandbox on this machine: a real service could never fetch from it.
+
+No worker waits for a render (docs/architecture.md, "Stage isolation"). Each run of the render stage does one
+step:
 - nothing submitted yet (or the inputs changed, or the last render failed): submit, record the id
   on the asset under the stage's lease, and raise NotReady so the runner looks again later;
-- a render in flight: ask its status once; queued/rendering raises NotReady with a growing
-  interval, failed is permanent with the service's own message, and past the deadline is permanent;
-- done: stream the output to disk, checksum and probe it, and return its MediaInfo.
+- a render in flight: ask its status once; queued/fetching/preprocessing/rendering/saving raise
+  NotReady with a growing interval, failed is permanent with the service's own message, and past
+  the deadline is permanent;
+- done: stream the output (and its poster, the cover) to disk, checksum and probe it.
 
 The render's state lives in PostgreSQL: `Asset.render_remote_id` and `render_spec["remote"]`
 (id, fingerprint of the inputs, submission time, polls, status), so a flushed Redis or a crashed
-worker never causes a second submission for the same inputs. The webhook (pipeline.webhooks)
-only makes the next poll happen at once.
+worker never causes a second submission for the same inputs. The callback only makes the next
+poll happen at once.
 
 A submission that times out may still have been accepted; it is retried as transient, which can
 leave an orphaned render on the service. That costs a render, never a duplicate post.
 """
 
 import hashlib
+import ipaddress
 import json
+import secrets
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from django.conf import settings
@@ -31,25 +54,65 @@ from phantoms.resilience.errors import ConfigurationError, NotReady, PermanentEr
 from phantoms.resilience.http import make_client, raise_for_status, send
 from pipeline.media.captions import group_words
 from pipeline.media.ffmpeg import probe
+from pipeline.media.render import AUTO_TRANSITIONS
 from pipeline.media.voice import audio_duration
 from pipeline.models import Asset
 from pipeline.providers.base import Renderer
+from pipeline.services.signed_media import signed_url
 
 PROVIDER = "render"
-IN_FLIGHT = ("queued", "fetching", "rendering", "saving")
+IN_FLIGHT = ("queued", "fetching", "preprocessing", "rendering", "saving")
 # States after which the same inputs are submitted again rather than polled.
 RESUBMIT = ("failed", "expired", "lost")
 # Rough progress for the admin while the service works; it reports no percentage.
-PROGRESS = {"submitted": 0.02, "queued": 0.05, "fetching": 0.15, "rendering": 0.5, "saving": 0.9}
+PROGRESS = {"submitted": 0.02, "queued": 0.05, "fetching": 0.15, "preprocessing": 0.3, "rendering": 0.5,
+            "saving": 0.9}
 CHUNK = 1 << 16
+USED_PREFIX = "used:"
+# Our xfade names as the nearest Shotstack clip transitions.
+SHOTSTACK_TRANSITIONS = {"fade": "fade", "smoothleft": "slideLeft", "smoothup": "slideUp", "circleopen": "zoom",
+                         "fadeblack": "fade", "wipeleft": "wipeLeft", "slideup": "slideUp", "dissolve": "fade",
+                         "radial": "reveal", "zoomin": "zoom"}
+IMAGE_EFFECTS = ("zoomInSlow", "slideLeftSlow", "zoomOutSlow", "slideRightSlow")
 
 
 def public_url() -> str:
     return (getattr(settings, "PHANTOMS_PUBLIC_URL", "") or settings.SANDBOX_URL).rstrip("/")
 
 
-def callback_url() -> str:
-    return public_url() + reverse("render-webhook")
+def is_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").strip("[]").lower()
+    if host in ("localhost", "localhost.") or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def render_service_is_sandbox() -> bool:
+    sandbox = settings.SANDBOX_URL.rstrip("/") + "/sandbox/"
+    return bool(settings.PHANTOMS_SANDBOX) and settings.RENDER_SERVICE_URL.startswith(sandbox)
+
+
+def check_public_url() -> str:
+    """PHANTOMS_PUBLIC_URL, refused when the render service could not reach it."""
+    base = public_url()
+    if is_loopback(base) and not render_service_is_sandbox():
+        raise ConfigurationError(
+            f"PHANTOMS_PUBLIC_URL: {base} is a loopback address, which the render service at "
+            f"{settings.RENDER_SERVICE_URL} cannot reach; set it to an address the service can fetch from",
+            provider=PROVIDER)
+    return base
+
+
+def callback_url(token: str) -> str:
+    return public_url() + reverse("render-webhook", args=[token])
+
+
+def callback_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def poll_delay(polls: int) -> float:
@@ -69,6 +132,8 @@ def fingerprint(spec, audio_path: Path) -> str:
     """Identifies the inputs of a render: a stored id is reused only for the same inputs."""
     data = spec.to_dict()
     data["audio_sha256"] = _file_sha256(audio_path) if audio_path.is_file() else ""
+    data["visuals_sha256"] = [_file_sha256(Path(v["path"])) if Path(str(v.get("path", ""))).is_file() else ""
+                              for v in spec.visuals]
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -78,18 +143,51 @@ def _text_asset(text: str, size: int, colour: str = "#ffffff") -> dict:
             "alignment": {"horizontal": "center", "vertical": "center"}}
 
 
-def build_payload(spec, *, audio_url: str, duration: float, callback: str) -> dict:
-    """The Shotstack-shaped edit: title card, timed caption clips and the voice track.
+def _visual_clips(spec, duration: float, urls: list[str]) -> list[dict]:
+    """One clip per beat on its span; each after the first comes in with a transition."""
+    clips = []
+    names = AUTO_TRANSITIONS if (spec.transition or "auto") == "auto" else [spec.transition]
+    visuals = sorted(spec.visuals, key=lambda v: float(v.get("start", 0)))
+    for index, (visual, url) in enumerate(zip(visuals, urls, strict=True)):
+        start = 0.0 if index == 0 else float(visual["start"])
+        end = duration if index == len(visuals) - 1 else float(visuals[index + 1]["start"])
+        if end - start <= 0:
+            continue
+        if visual.get("kind") == "image":
+            clip = {"asset": {"type": "image", "src": url}, "effect": IMAGE_EFFECTS[index % len(IMAGE_EFFECTS)]}
+        else:
+            clip = {"asset": {"type": "video", "src": url, "volume": 0}}
+        clip.update(start=round(start, 3), length=round(end - start, 3), fit="cover")
+        transition = SHOTSTACK_TRANSITIONS.get(names[(index - 1) % len(names)]) if index else None
+        if transition and spec.transition not in ("cut", "none"):
+            clip["transition"] = {"in": transition}
+        clips.append(clip)
+    return clips
 
-    `duration` is our extension (the sandbox does not read timelines); Shotstack works it out.
+
+def build_payload(spec, *, audio_url: str, duration: float, callback: str, visual_urls: list[str] = (),
+                  music_url: str | None = None) -> dict:
+    """The Shotstack-shaped edit: title card, headlines, timed captions, a visual per beat, the voice.
+
+    Only properties of the Edit schema: the service works the length out from the clips.
     """
     background = spec.background or {}
     colours = background.get("colors") or [background.get("color") or "#000000"]
     tracks = []
     title = spec.resolved_title()
-    if spec.title_card and title:
+    title_end = min(spec.title_seconds, duration) if spec.title_card and title else 0.0
+    if title_end:
         tracks.append({"clips": [{"asset": _text_asset(title, 72), "start": 0,
-                                  "length": round(min(spec.title_seconds, duration), 3), "position": "center"}]})
+                                  "length": round(title_end, 3), "position": "center"}]})
+    headlines = []
+    for headline in spec.headlines if spec.captions else []:
+        start, end = max(float(headline["start"]), title_end), min(float(headline["end"]), duration)
+        text = " ".join(str(headline.get("text") or "").split())
+        if text and end - start >= 0.3:
+            headlines.append({"asset": _text_asset(text, 48), "start": round(start, 3),
+                              "length": round(end - start, 3), "position": "top", "offset": {"y": -0.18}})
+    if headlines:
+        tracks.append({"clips": headlines})
     if spec.captions:
         clips = []
         for group in group_words(spec.timings, spec.caption_lines(), spec.max_words_per_line):
@@ -100,20 +198,25 @@ def build_payload(spec, *, audio_url: str, duration: float, callback: str) -> di
                               "position": "bottom", "offset": {"y": 0.18}})
         if clips:
             tracks.append({"clips": clips})
+    if spec.visuals:
+        tracks.append({"clips": _visual_clips(spec, duration, list(visual_urls))})
     tracks.append({"clips": [{"asset": {"type": "audio", "src": audio_url, "volume": 1},
                               "start": 0, "length": round(duration, 3)}]})
-    return {
-        "timeline": {"background": colours[0], "tracks": tracks},
-        "output": {"format": "mp4", "fps": spec.fps, "size": {"width": spec.width, "height": spec.height}},
-        "callback": callback,
-        "duration": round(duration, 3),
-    }
+    timeline = {"background": "#000000" if spec.visuals else colours[0], "tracks": tracks}
+    if music_url:
+        timeline["soundtrack"] = {"src": music_url, "effect": "fadeOut", "volume": round(spec.music_volume, 3)}
+    output = {"format": "mp4", "fps": spec.fps, "size": {"width": spec.width, "height": spec.height}}
+    if spec.cover_at is not None:
+        output["poster"] = {"capture": round(min(float(spec.cover_at), duration), 3)}
+    return {"timeline": timeline, "output": output, "callback": callback}
 
 
 class RemoteRenderer(Renderer):
     name = "remote"
     breaker = "render"
     needs_context = True
+    # Set when the service delivered a poster with the render: the stage keeps it as the cover.
+    poster_path: Path | None = None
 
     # --- state kept on the asset
     def _load(self, asset) -> tuple[str, dict, dict]:
@@ -131,9 +234,7 @@ class RemoteRenderer(Renderer):
     # --- HTTP
     def _client(self) -> httpx.Client:
         key = settings.RENDER_SERVICE_KEY
-        # Shotstack reads x-api-key; bearer auth is what the sandbox (and most others) expect.
-        return make_client(settings.RENDER_SERVICE_URL.rstrip("/") + "/",
-                           headers={"x-api-key": key, "Authorization": f"Bearer {key}"})
+        return make_client(settings.RENDER_SERVICE_URL.rstrip("/") + "/", headers={"x-api-key": key})
 
     @staticmethod
     def _body(response: httpx.Response) -> dict:
@@ -166,10 +267,19 @@ class RemoteRenderer(Renderer):
             return self._poll(client, asset, ctx, stored, remote, out_path, progress)
 
     def _submit(self, client, asset, spec, ctx, stored, previous, inputs):
-        duration = asset.audio_duration or spec.duration or audio_duration(spec.audio_path)
-        audio_name = asset.audio.name or str(Path(spec.audio_path).relative_to(settings.MEDIA_ROOT))
-        audio_url = urljoin(public_url() + "/", settings.MEDIA_URL.lstrip("/") + audio_name)
-        payload = build_payload(spec, audio_url=audio_url, duration=float(duration), callback=callback_url())
+        base = check_public_url()
+        duration = float(spec.duration or asset.audio_duration or audio_duration(spec.audio_path))
+        try:
+            audio_url = signed_url(spec.audio_path, base=base)
+            visual_urls = [signed_url(visual["path"], base=base) for visual in spec.visuals]
+            music_url = signed_url(spec.music_path, base=base) if spec.music_path else None
+        except ValueError as exc:
+            raise PermanentError(f"cannot link a render input: {exc}", provider=PROVIDER)
+        # The token is recorded before the service hears of it, so an early callback finds it.
+        token = secrets.token_urlsafe(32)
+        self._save(asset, ctx, stored, dict(previous), render_callback_digest=callback_digest(token))
+        payload = build_payload(spec, audio_url=audio_url, duration=duration, callback=callback_url(token),
+                                visual_urls=visual_urls, music_url=music_url)
         response = send(client, "POST", "render", provider=PROVIDER, json=payload)
         render_id = str(self._body(response).get("id") or "")
         if not render_id:
@@ -197,10 +307,13 @@ class RemoteRenderer(Renderer):
             url = body.get("url")
             if not url:
                 raise TransientError(f"render {render_id} is done but has no output url", provider=PROVIDER)
-            info, digest, size = self._download(urljoin(settings.RENDER_SERVICE_URL.rstrip("/") + "/", url),
-                                                out_path, asset, ctx, stored, remote)
+            base = settings.RENDER_SERVICE_URL.rstrip("/") + "/"
+            info, digest, size = self._download(urljoin(base, url), out_path, asset, ctx, stored, remote)
+            poster = body.get("poster")
+            if poster:
+                self.poster_path = self._fetch_poster(urljoin(base, poster), out_path)
             self._save(asset, ctx, stored, {**remote, "polls": polls, "status": "done", "url": url,
-                                            "sha256": digest, "bytes": size})
+                                            "poster": poster or "", "sha256": digest, "bytes": size})
             return info
         if status == "failed":
             error = str(body.get("error") or "no reason given")
@@ -222,6 +335,19 @@ class RemoteRenderer(Renderer):
         deadline_left = settings.RENDER_REMOTE_DEADLINE - age
         raise NotReady(f"render {render_id} is {status} (poll {polls})",
                        retry_after=max(0.0, min(delay, deadline_left + 1)), provider=PROVIDER)
+
+    def _fetch_poster(self, url: str, out_path: Path) -> Path | None:
+        """The service's poster image, used as the cover; a missing one is not worth failing a render."""
+        target = out_path.with_name(out_path.stem + ".poster.jpg")
+        timeout = httpx.Timeout(settings.RENDER_DOWNLOAD_TIMEOUT, connect=settings.HTTP_TIMEOUTS["connect"])
+        try:
+            response = httpx.get(url, timeout=timeout, follow_redirects=True)
+        except httpx.HTTPError:
+            return None
+        if response.status_code >= 400 or not response.content:
+            return None
+        target.write_bytes(response.content)
+        return target
 
     def _download(self, url: str, out_path: Path, asset, ctx, stored, remote):
         """Stream the output to `out_path`; return its MediaInfo, sha256 and size."""
