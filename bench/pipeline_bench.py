@@ -1,8 +1,9 @@
 """`make bench`: the Phantoms pipeline against a bare RQ chain, same Redis, same worker, one run.
 
 Both sides run N items through one in-process SimpleWorker. The bare side is five chained no-op
-jobs per item. The Phantoms side is the real pipeline (script → voice → render → publish, with database claims,
-attempts, transitions and HTTP to the sandbox) with instant offline providers and auto-approval.
+jobs per item. The Phantoms side is the real pipeline (script → voice → visuals → render → publish:
+five jobs per item too, with database claims, attempts, transitions and HTTP to the sandbox) with
+instant offline providers (no visuals files: the `plain` provider) and auto-approval.
 The sandbox platform has no processing time, so it answers an upload with a live post and no poll
 job follows, as with X. Bare and pipeline runs alternate for a few rounds; prints items/s for both
 each round and the median ratio (target: >= 0.5).
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PROVIDERS = {"voice": "silence", "render": "instant"}
+PROVIDERS = {"voice": "silence", "visuals": "plain", "render": "instant"}
 
 
 def free_port() -> int:

@@ -240,7 +240,8 @@ class Scenario:
 
     def submit(self, channels):
         c = self.config
-        providers = {"voice": "silence", "render": "ffmpeg" if c.real_render else "instant"}
+        providers = {"voice": "silence", "visuals": "offline" if c.real_render else "plain",
+                     "render": "ffmpeg" if c.real_render else "instant"}
         # A chaos run measures publishing under faults, so it takes the benchmark-only providers.
         with override_settings(BENCHMARK_PROVIDERS=True):
             self._submit(channels, providers)
@@ -305,7 +306,8 @@ class LocalSystem:
     and platform quotas out of the way (the run is about faults, not quotas). Any of these can be
     overridden from the environment."""
 
-    WORKER_GROUPS = [["script", "voice"], ["render"], ["publish", "analytics"], ["publish"], ["housekeeping"]]
+    WORKER_GROUPS = [["script", "voice", "visuals"], ["render"], ["publish", "analytics"], ["publish"],
+                     ["housekeeping"]]
 
     def __init__(self, say: Callable[[str], None] = print):
         self.say = say

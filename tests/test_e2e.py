@@ -38,7 +38,8 @@ def test_briefs_travel_every_stage_to_published_with_metrics(sandbox):
         assert abs(video.duration - audio.duration) <= 0.2
         assert asset.script["caption_lines"] and asset.video_sha256
         assert list(asset.transitions.values_list("to_state", flat=True)) == [
-            "scripting", "voicing", "rendering", "awaiting_review"]
+            "scripting", "voicing", "visualizing", "rendering", "awaiting_review"]
+        assert len(asset.visuals) == len(asset.script["beats"]) and asset.cover and asset.cover_timestamp is not None
         approve_asset(asset.pk, notes="looks good")
 
     assert drain(lambda: states(Asset, pks) == ["published"] * 3, timeout=120)

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand
 from pipeline.providers import describe_voice
 from publishing.models import Channel
 
-WORKER_GROUPS = [["script", "voice"], ["render"], ["publish", "analytics"], ["housekeeping"]]
+WORKER_GROUPS = [["script", "voice", "visuals"], ["render"], ["publish", "analytics"], ["housekeeping"]]
 SAMPLE_BRIEFS = [
     "Three habits that make mornings easier",
     "Why cold brew tastes smoother than hot coffee",
