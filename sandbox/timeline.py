@@ -406,7 +406,8 @@ def render(edit: Edit, ffmpeg: str, target: Path, workdir: Path, *, timeout: flo
 
 def poster(video: Path, at: float, ffmpeg: str, target: Path) -> None:
     result = subprocess.run([ffmpeg, "-y", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(video),
-                             "-ss", f"{at:.3f}", "-frames:v", "1", "-q:v", "2", str(target)],
+                             "-ss", f"{at:.3f}", "-frames:v", "1", "-vf", "scale=out_range=full,format=yuvj420p",
+                             "-q:v", "2", str(target)],
                             capture_output=True, text=True, timeout=60)
     if result.returncode != 0 or not target.exists():
         raise RenderFailed(f"the poster could not be made: {result.stderr.strip()[-300:]}")

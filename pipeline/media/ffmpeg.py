@@ -230,8 +230,10 @@ def extract_frame(video: str | os.PathLike, at: float, out_path: str | os.PathLi
     partial = out_path.with_name(out_path.stem + ".partial" + out_path.suffix)
     try:
         # -ss after -i decodes up to the exact frame instead of snapping to the keyframe before it.
-        run_ffmpeg(["-y", "-i", os.fspath(video), "-ss", f"{max(0.0, at):.3f}", "-frames:v", "1", "-q:v", "2",
-                    "-f", "image2", "-c:v", "mjpeg", os.fspath(partial)], timeout=timeout)
+        # JPEG wants full-range YUV; the video is limited range.
+        run_ffmpeg(["-y", "-i", os.fspath(video), "-ss", f"{max(0.0, at):.3f}", "-frames:v", "1",
+                    "-vf", "scale=out_range=full,format=yuvj420p", "-q:v", "2", "-f", "image2", "-c:v", "mjpeg",
+                    os.fspath(partial)], timeout=timeout)
         if not partial.is_file() or partial.stat().st_size == 0:
             raise PermanentError(f"no frame at {at:.2f} s in {video}", provider=PROVIDER)
     except BaseException:

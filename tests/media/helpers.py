@@ -20,6 +20,15 @@ def frame_rgb(path: Path, at: float, *, crop: tuple[int, int, int, int] | None =
     return result.stdout
 
 
+def image_rgb(path: Path, *, crop: tuple[int, int, int, int] | None = None) -> bytes:
+    """A still image (PNG, JPEG) as packed rgb24; no seeking, which a lone JPEG does not survive."""
+    vf = ["-vf", "crop={}:{}:{}:{}".format(*crop)] if crop else []
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-frames:v", "1", *vf,
+         "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True, timeout=60)
+    return result.stdout
+
+
 def pixels(data: bytes):
     view = memoryview(data)
     return zip(view[0::3], view[1::3], view[2::3], strict=True)
