@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import respx
+from django.test import override_settings
 
 from pipeline.media.voice import estimate_word_timings, write_silence
 from pipeline.models import Asset
@@ -67,8 +68,10 @@ def render_api(settings, tmp_path):
         yield mock
 
 
-def rendering_asset(media_root, *, providers=None, seconds: float = 3.0, brief: str = "Three tips for better sleep"):
-    """An asset waiting in `rendering` with a script, a silent voice track and word timings."""
+def rendering_asset(media_root, *, providers=None, seconds: float = 3.0, brief: str = "Three tips for better sleep",
+                    with_visuals: bool = False):
+    """An asset waiting in `rendering` with a script, a silent voice track and word timings (and, if asked,
+    an offline motion clip per beat, as the visuals stage leaves them)."""
     asset = make_asset(Asset.State.RENDERING, brief=brief, providers=providers or {"render": "remote"},
                        target_duration_seconds=5)
     script = compose_template_script(brief, target_duration_seconds=5)
@@ -79,4 +82,13 @@ def rendering_asset(media_root, *, providers=None, seconds: float = 3.0, brief: 
         script=script.model_dump(), title=script.title, audio=f"assets/{asset.pk}/voice.wav",
         audio_duration=duration, word_timings=estimate_word_timings(script.narration_text(), duration))
     asset.refresh_from_db()
+    if with_visuals:
+        from pipeline.stages import STAGES, beat_requests
+
+        with override_settings(VISUALS_OFFLINE_SIZE="180x320"):
+            result = STAGES["visuals"].provider(asset).fetch(asset, beat_requests(asset), folder / "visuals",
+                                                             theme="dusk")
+        visuals = [{**v, "path": str(Path(v["path"]).relative_to(media_root))} for v in result.visuals]
+        Asset.objects.filter(pk=asset.pk).update(visuals=visuals, visuals_provider="offline")
+        asset.refresh_from_db()
     return asset

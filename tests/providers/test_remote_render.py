@@ -1,7 +1,7 @@
 """The remote renderer: one step per stage run (submit, poll, download), state kept in PostgreSQL.
 
 The first half replays recorded Shotstack-shaped answers with respx; the second drives the real
-sandbox service over HTTP.
+sandbox service over HTTP, which renders the timeline it receives.
 """
 
 import hashlib
@@ -18,13 +18,15 @@ from django.utils import timezone
 from phantoms.engine import runner
 from phantoms.engine.handler import Context
 from phantoms.engine.models import DeadLetter
-from phantoms.resilience.errors import NotReady, PermanentError, TransientError
+from phantoms.resilience.errors import ConfigurationError, NotReady, PermanentError, TransientError
 from pipeline.media.ffmpeg import ffmpeg_exe, probe
 from pipeline.media.render import RenderSpec
 from pipeline.models import Asset
-from pipeline.providers.render.remote import RemoteRenderer
+from pipeline.providers.render.remote import USED_PREFIX, RemoteRenderer, callback_digest
 from pipeline.stages import STAGES
+from sandbox import timeline
 from sandbox.models import SandboxRender
+from tests.media.helpers import count_differing, frame_rgb
 from tests.providers.conftest import PUBLIC_URL, RENDER_URL, recorded, rendering_asset
 
 RENDER_ID = "d2b46ed6-998a-4d6b-9d91-b8cf0193a655"
@@ -88,17 +90,61 @@ class TestRecorded:
         assert asset.render_remote_id == RENDER_ID
         state = remote_state(asset)
         assert state["id"] == RENDER_ID and state["polls"] == 0 and state["fingerprint"]
-        payload = json.loads(route.calls.last.request.content)
-        assert payload["duration"] == pytest.approx(asset.audio_duration, abs=0.001)
-        assert payload["callback"] == f"{PUBLIC_URL}/webhooks/render/"
-        assert payload["output"] == {"format": "mp4", "fps": 30, "size": {"width": 1080, "height": 1920}}
-        tracks = payload["timeline"]["tracks"]
-        assert tracks[-1]["clips"][0]["asset"] == {"type": "audio", "volume": 1,
-                                                   "src": f"{PUBLIC_URL}/media/assets/{asset.pk}/voice.wav"}
-        captions = [clip["asset"]["text"] for track in tracks[:-1] for clip in track["clips"]]
-        assert asset.title in captions and len(captions) > 2
         request = route.calls.last.request
-        assert request.headers["x-api-key"] == "render-key"
+        assert request.headers["x-api-key"] == "render-key" and "authorization" not in request.headers
+
+    def test_the_payload_is_an_edit_the_services_schema_accepts(self, render_api, settings, client):
+        route = submit_route(render_api)
+        asset = rendering_asset(settings.MEDIA_ROOT, with_visuals=True)
+        with pytest.raises(NotReady):
+            step(asset, leased(asset))
+
+        payload = json.loads(route.calls.last.request.content)
+        assert set(payload) == {"timeline", "output", "callback"}  # no "duration": the service works it out
+        edit = timeline.validate(payload)
+        assert edit.duration == pytest.approx(asset.audio_duration, abs=0.01)
+        assert payload["output"] == {"format": "mp4", "fps": 30, "size": {"width": 1080, "height": 1920},
+                                     "poster": {"capture": 0.75}}
+        tracks = payload["timeline"]["tracks"]
+        clips = [clip for track in tracks for clip in track["clips"]]
+        texts = [clip["asset"]["text"] for clip in clips if clip["asset"]["type"] == "text"]
+        assert asset.title in texts and len(texts) > 2
+        visual_clips = [clip for clip in clips if clip["asset"]["type"] == "video"]
+        assert len(visual_clips) == len(asset.visuals) == len(asset.script["beats"])
+        assert [c["start"] for c in visual_clips] == [0.0] + [round(v["start"], 3) for v in asset.visuals[1:]]
+        assert all(c["fit"] == "cover" and c["asset"]["volume"] == 0 for c in visual_clips)
+        assert all("transition" in c for c in visual_clips[1:])
+        voice = tracks[-1]["clips"][0]["asset"]
+        assert voice["type"] == "audio" and voice["src"].startswith(f"{PUBLIC_URL}/signed-media/")
+        # Every link is served by Phantoms, to whoever holds it, and is exactly the file.
+        for src, name in [(voice["src"], asset.audio.name)] + [
+                (c["asset"]["src"], v["path"]) for c, v in zip(visual_clips, asset.visuals, strict=True)]:
+            served = client.get(src.removeprefix(PUBLIC_URL))
+            assert served.status_code == 200
+            assert b"".join(served.streaming_content) == (Path(settings.MEDIA_ROOT) / name).read_bytes()
+
+    def test_the_callback_url_carries_a_token_of_its_own_stored_only_as_a_digest(self, render_api, settings):
+        route = submit_route(render_api)
+        asset = rendering_asset(settings.MEDIA_ROOT)
+        with pytest.raises(NotReady):
+            step(asset, leased(asset))
+
+        callback = json.loads(route.calls.last.request.content)["callback"]
+        prefix = f"{PUBLIC_URL}/webhooks/render/"
+        assert callback.startswith(prefix) and callback.endswith("/")
+        token = callback.removeprefix(prefix).strip("/")
+        assert len(token) >= 40
+        asset.refresh_from_db()
+        assert asset.render_callback_digest == callback_digest(token) and token not in json.dumps(asset.render_spec)
+
+    def test_a_loopback_public_url_is_refused_outside_the_sandbox(self, render_api, settings):
+        route = submit_route(render_api)
+        settings.PHANTOMS_PUBLIC_URL = "http://127.0.0.1:8000"
+        asset = rendering_asset(settings.MEDIA_ROOT)
+
+        with pytest.raises(ConfigurationError, match="PHANTOMS_PUBLIC_URL: http://127.0.0.1:8000 is a loopback"):
+            step(asset, leased(asset))
+        assert route.call_count == 0
 
     def test_a_submission_without_the_lease_records_nothing(self, render_api, settings):
         submit_route(render_api)
@@ -112,7 +158,7 @@ class TestRecorded:
 
     def test_polls_back_off_and_never_resubmit(self, render_api, settings):
         submit = submit_route(render_api)
-        status_route(render_api, "render_rendering.json", "render_rendering.json", "render_rendering.json")
+        status_route(render_api, "render_preprocessing.json", "render_rendering.json", "render_rendering.json")
         asset = rendering_asset(settings.MEDIA_ROOT)
         ctx = leased(asset)
         with pytest.raises(NotReady):
@@ -125,6 +171,7 @@ class TestRecorded:
             waits.append(caught.value.retry_after)
 
         assert waits == [2.0, 4.0, 5.0]  # doubling from RENDER_POLL_INTERVAL, capped at the maximum
+        assert asset.attempts == 0  # "preprocessing" is a status in flight, not an unknown one
         assert submit.call_count == 1
         assert remote_state(asset)["polls"] == 3 and remote_state(asset)["status"] == "rendering"
 
@@ -132,13 +179,19 @@ class TestRecorded:
         submit_route(render_api)
         status_route(render_api, "render_done.json")
         download = render_api.get(OUTPUT_URL).mock(return_value=httpx.Response(200, content=tiny_mp4))
+        render_api.get(OUTPUT_URL.replace(".mp4", "-poster.jpg")).mock(
+            return_value=httpx.Response(200, content=b"\xff\xd8poster"))
         asset = rendering_asset(settings.MEDIA_ROOT)
         ctx = leased(asset)
         with pytest.raises(NotReady):
             step(asset, ctx)
         out = Path(settings.MEDIA_ROOT) / "out.mp4"
+        renderer = RemoteRenderer()
+        asset.refresh_from_db()
 
-        info = step(asset, ctx, out)
+        info = renderer.render(asset, spec_for(asset), out, None, ctx=ctx)
+
+        assert renderer.poster_path.read_bytes() == b"\xff\xd8poster"  # the service's poster becomes the cover
 
         assert out.read_bytes() == tiny_mp4
         assert info.video_codec == "h264" and (info.width, info.height) == (108, 192)
@@ -210,12 +263,12 @@ class TestSandbox:
     def test_the_runner_never_resubmits_while_a_remote_id_exists(self, sandbox, settings):
         settings.RENDER_POLL_INTERVAL = 0.05
         settings.RENDER_POLL_MAX_INTERVAL = 0.2
-        asset = rendering_asset(settings.MEDIA_ROOT)
+        asset = rendering_asset(settings.MEDIA_ROOT, with_visuals=True)
 
         outcomes = [runner.run(STAGES["render"], asset.pk)]
         asset.refresh_from_db()
         first_id = asset.render_remote_id
-        deadline = time.monotonic() + 40
+        deadline = time.monotonic() + 60
         while outcomes[-1] != "succeeded" and time.monotonic() < deadline:
             time.sleep(0.2)
             outcomes.append(runner.run(STAGES["render"], asset.pk))
@@ -231,14 +284,24 @@ class TestSandbox:
         assert (info.width, info.height, info.video_codec) == (1080, 1920, "h264")
         assert info.duration == pytest.approx(asset.audio_duration, abs=0.2)
         assert asset.attempts == 0 and not asset.dead_letters.exists()  # polls are not attempts
+        # The service rendered what it was sent: each beat's own visual in its span, and the poster as cover.
+        middle = (1080, 400, 0, 760)
+        frames = [frame_rgb(video, (v["start"] + v["end"]) / 2, crop=middle) for v in asset.visuals]
+        assert len(frames) >= 2
+        for a, b in zip(frames, frames[1:], strict=False):
+            assert count_differing(a, b) > 0.3 * 1080 * 400
+        assert asset.cover and asset.cover_timestamp == 0.75 and Path(asset.cover.path).stat().st_size > 0
+        # The service's callback reached our webhook with the render's token, and spent it.
+        deadline = time.monotonic() + 10
+        while SandboxRender.objects.get().callback_status != "200":
+            assert time.monotonic() < deadline, SandboxRender.objects.get().callback_status
+            time.sleep(0.05)
+        asset.refresh_from_db()
+        assert asset.render_callback_digest.startswith(USED_PREFIX)
 
-    def test_a_failed_remote_render_is_dead_lettered_with_the_services_message(self, sandbox, settings,
-                                                                              monkeypatch):
-        from sandbox.views import render as sandbox_render
-
-        # The sandbox's encoder is told to read a file that does not exist, so the render fails there.
-        monkeypatch.setattr(sandbox_render, "_ffmpeg_command", lambda render, target: [
-            ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", "/nonexistent/input.mp4", str(target)])
+    def test_a_failed_remote_render_is_dead_lettered_with_the_services_message(self, sandbox, settings):
+        # Links that expire at once: the service cannot fetch the voice, so the render fails there.
+        settings.SIGNED_MEDIA_MAX_AGE = -1
         settings.RENDER_POLL_INTERVAL = 0.05
         settings.RENDER_POLL_MAX_INTERVAL = 0.2
         asset = rendering_asset(settings.MEDIA_ROOT)
@@ -254,5 +317,5 @@ class TestSandbox:
         letter = DeadLetter.objects.get(asset=asset)
         assert asset.state == Asset.State.FAILED and asset.failed_stage == "render"
         assert letter.error_class == "permanent" and letter.stage == "render"
-        assert "failed: ffmpeg exited" in letter.error_message and "/nonexistent/input.mp4" in letter.error_message
+        assert "failed: voice.wav could not be downloaded (410)" in letter.error_message
         assert SandboxRender.objects.count() == 1

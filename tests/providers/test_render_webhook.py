@@ -1,51 +1,38 @@
-"""The render callback: HMAC-verified, fresh, replay-safe, and all it does is queue the next poll now."""
+"""The render callback: an unguessable token per render in the URL, checked and spent once; all it does is
+queue the next poll now."""
 
-import hashlib
-import hmac
 import json
-import time
 
 import django_rq
 import pytest
+from django.db import transaction
 
 from pipeline.models import Asset
-from sandbox.views.render import sign as sandbox_sign
+from pipeline.providers.render.remote import USED_PREFIX, callback_digest
 from tests.factories import make_asset
 
 pytestmark = pytest.mark.django_db
 
-URL = "/webhooks/render/"
-SECRET = "webhook-test-secret"
+TOKEN = "k3V9xq0H4m1u8XcOa2pZyJt7rW5sNbLe6dQfGiYhR0c"
 RENDER_ID = "0f8e2c8a-7d0e-4a53-b1b4-3c8f3d1a9e10"
-
-
-@pytest.fixture(autouse=True)
-def secret(settings):
-    settings.RENDER_WEBHOOK_SECRET = SECRET
-    settings.RENDER_WEBHOOK_TOLERANCE = 300
 
 
 @pytest.fixture
 def asset():
     asset = make_asset(Asset.State.RENDERING, providers={"render": "remote"})
-    Asset.objects.filter(pk=asset.pk).update(render_remote_id=RENDER_ID)
+    Asset.objects.filter(pk=asset.pk).update(render_remote_id=RENDER_ID, render_callback_digest=callback_digest(TOKEN))
     return asset
 
 
-def body(status="done", render_id=RENDER_ID) -> bytes:
-    return json.dumps({"type": "edit", "action": "render", "id": render_id, "status": status,
-                       "url": f"https://cdn.test/{render_id}.mp4", "error": None}).encode()
+def body(status="done", render_id=RENDER_ID, **extra) -> bytes:
+    payload = {"type": "edit", "action": "render", "id": render_id, "owner": "5ca6hu7s9k", "status": status,
+               "url": f"https://cdn.test/{render_id}.mp4", "error": None, "completed": "2025-01-05T10:00:09Z"}
+    payload.update(extra)
+    return json.dumps(payload).encode()
 
 
-def signature(raw: bytes, timestamp: str, secret: str = SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
-
-
-def post(client, raw: bytes, *, timestamp: str | None = None, sig: str | None = None):
-    timestamp = timestamp if timestamp is not None else str(int(time.time()))
-    headers = {"HTTP_X_PHANTOMS_TIMESTAMP": timestamp,
-               "HTTP_X_PHANTOMS_SIGNATURE": sig if sig is not None else signature(raw, timestamp)}
-    return client.post(URL, data=raw, content_type="application/json", **headers)
+def post(client, raw: bytes, token: str = TOKEN):
+    return client.post(f"/webhooks/render/{token}/", data=raw, content_type="application/json")
 
 
 def render_jobs(pk: int) -> list:
@@ -53,7 +40,7 @@ def render_jobs(pk: int) -> list:
 
 
 @pytest.mark.parametrize("status", ["done", "failed"])
-def test_a_valid_callback_queues_the_render_stage_at_once(client, asset, status):
+def test_a_callback_with_the_renders_token_queues_the_render_stage_at_once(client, asset, status):
     response = post(client, body(status))
 
     assert response.status_code == 200 and response.json() == {"status": "queued", "asset": asset.pk}
@@ -62,67 +49,55 @@ def test_a_valid_callback_queues_the_render_stage_at_once(client, asset, status)
     asset.refresh_from_db()
     assert asset.job_id == jobs[0].id
     assert asset.state == Asset.State.RENDERING  # the callback itself changes nothing
+    assert asset.render_callback_digest == USED_PREFIX + callback_digest(TOKEN)
 
 
-def test_the_sandbox_signature_verifies(client, asset):
-    raw, timestamp = body(), str(int(time.time()))
-    response = post(client, raw, timestamp=timestamp, sig=sandbox_sign(raw, timestamp, SECRET))
-    assert response.status_code == 200 and len(render_jobs(asset.pk)) == 1
-
-
-@pytest.mark.parametrize("sig,problem", [
-    (signature(body(), "0", secret="wrong-secret"), "invalid X-Phantoms-Signature"),
-    ("", "missing X-Phantoms-Signature header"),
-    ("sha256=" + "0" * 64, "invalid X-Phantoms-Signature"),
-])
-def test_a_bad_signature_is_refused(client, asset, sig, problem):
-    response = post(client, body(), sig=sig)
-
-    assert response.status_code == 403 and response.json()["error"]["message"] == problem
-    assert render_jobs(asset.pk) == []
-
-
-def test_a_tampered_body_does_not_verify(client, asset):
-    timestamp = str(int(time.time()))
-    sig = signature(body("failed"), timestamp)
-
-    response = post(client, body("done"), timestamp=timestamp, sig=sig)
-
-    assert response.status_code == 403 and render_jobs(asset.pk) == []
-
-
-def test_a_replayed_callback_is_ignored(client, asset):
-    raw, timestamp = body(), str(int(time.time()))
-
-    first = post(client, raw, timestamp=timestamp)
-    second = post(client, raw, timestamp=timestamp)
+def test_the_token_is_single_use(client, asset):
+    first, again = post(client, body()), post(client, body("failed"))
 
     assert first.json()["status"] == "queued"
-    assert second.status_code == 200 and second.json()["status"] == "duplicate"
+    assert again.status_code == 200 and again.json() == {"status": "duplicate", "asset": asset.pk}
     assert len(render_jobs(asset.pk)) == 1
 
 
-@pytest.mark.parametrize("age", [301, -301, 86400])
-def test_a_stale_timestamp_is_refused_even_with_a_valid_signature(client, asset, age):
-    timestamp = str(int(time.time()) - age)
+def test_concurrent_deliveries_queue_once(asset, client):
+    # Two deliveries racing for one token: the conditional UPDATE lets only one of them spend it.
+    digest = callback_digest(TOKEN)
+    with transaction.atomic():
+        won = Asset.objects.filter(pk=asset.pk, render_callback_digest=digest).update(
+            render_callback_digest=USED_PREFIX + digest)
+    assert won == 1
+    assert post(client, body()).json()["status"] == "duplicate" and render_jobs(asset.pk) == []
 
-    response = post(client, body(), timestamp=timestamp)
 
-    assert response.status_code == 403 and "stale X-Phantoms-Timestamp" in response.json()["error"]["message"]
+@pytest.mark.parametrize("token", ["wrong-token", TOKEN[:-1], TOKEN + "x", callback_digest(TOKEN)])
+def test_an_unknown_token_is_refused_and_queues_nothing(client, asset, token):
+    response = post(client, body(), token=token)
+    assert response.status_code == 404 and response.json()["error"] == "unknown callback token"
     assert render_jobs(asset.pk) == []
+    asset.refresh_from_db()
+    assert asset.render_callback_digest == callback_digest(TOKEN)  # still spendable by the real callback
 
 
-def test_a_timestamp_that_is_not_a_number_is_refused(client, asset):
-    response = post(client, body(), timestamp="yesterday")
-    assert response.status_code == 403 and "epoch seconds" in response.json()["error"]["message"]
+def test_the_old_unguarded_url_is_gone(client, asset):
+    assert client.post("/webhooks/render/", data=body(), content_type="application/json").status_code == 404
 
 
-def test_an_unknown_render_id_is_404(client, asset):
-    response = post(client, body(render_id="not-ours"))
-    assert response.status_code == 404 and "not-ours" in response.json()["error"]["message"]
+def test_a_token_for_another_render_is_refused(client, asset):
+    response = post(client, body(render_id="someone-elses-render"))
+    assert response.status_code == 409 and response.json()["field"] == "id"
+    assert render_jobs(asset.pk) == []
+    assert post(client, body()).json()["status"] == "queued"  # the token was not spent
 
 
-@pytest.mark.parametrize("raw,field", [
+def test_a_new_submission_retires_the_old_token(client, asset):
+    Asset.objects.filter(pk=asset.pk).update(render_remote_id="second-render",
+                                             render_callback_digest=callback_digest("a-fresh-token"))
+    assert post(client, body()).status_code == 404
+    assert post(client, body(render_id="second-render"), token="a-fresh-token").json()["status"] == "queued"
+
+
+@pytest.mark.parametrize(("raw", "field"), [
     (b"{not json", "body"),
     (b"[1, 2]", "body"),
     (json.dumps({"status": "done"}).encode(), "id"),
@@ -131,20 +106,23 @@ def test_an_unknown_render_id_is_404(client, asset):
 def test_malformed_callbacks_are_400_naming_the_field(client, asset, raw, field):
     response = post(client, raw)
     assert response.status_code == 400
-    error = response.json()["error"]  # the API's one error shape
-    assert list(error["fields"]) == [field] and error["message"].startswith(f"{field}:")
+    assert response.json()["field"] == field and response.json()["error"].startswith(f"{field}:")
 
 
-def test_progress_callbacks_and_assets_that_moved_on_queue_nothing(client, asset):
+def test_progress_and_serve_notifications_do_not_spend_the_token(client, asset):
     assert post(client, body("rendering")).json()["status"] == "ignored"
+    assert post(client, body(type="serve", action="copy", status="ready")).json()["status"] == "ignored"
+    assert render_jobs(asset.pk) == []
+    assert post(client, body()).json()["status"] == "queued"
 
+
+def test_an_asset_that_moved_on_queues_nothing(client):
     other = make_asset(Asset.State.AWAITING_REVIEW)
-    Asset.objects.filter(pk=other.pk).update(render_remote_id="finished-render")
-    response = post(client, body("done", render_id="finished-render"))
-
+    Asset.objects.filter(pk=other.pk).update(render_remote_id="finished", render_callback_digest=callback_digest("t2"))
+    response = post(client, body(render_id="finished"), token="t2")
     assert response.json() == {"status": "ignored", "asset": other.pk, "reason": "asset is awaiting_review"}
-    assert render_jobs(asset.pk) == [] and render_jobs(other.pk) == []
+    assert render_jobs(other.pk) == []
 
 
-def test_only_post_is_allowed(client):
-    assert client.get(URL).status_code == 405
+def test_only_post_is_allowed(client, asset):
+    assert client.get(f"/webhooks/render/{TOKEN}/").status_code == 405
