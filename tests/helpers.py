@@ -21,6 +21,7 @@ def fast_pipeline_settings(settings, sandbox_url: str):
     }
     settings.OPENAI_BASE_URL = f"{sandbox_url}/sandbox/openai/v1"
     settings.RENDER_SERVICE_URL = f"{sandbox_url}/sandbox/render/v1"
+    settings.PEXELS_BASE_URL = f"{sandbox_url}/sandbox/pexels"
     settings.SANDBOX_PROCESSING_SECONDS = 0.2
     settings.SANDBOX_TIMEOUT_SECONDS = 2.0
     settings.HTTP_TIMEOUTS = {"connect": 1.0, "read": 1.0}

@@ -9,7 +9,8 @@ Relies on the Pexels API documentation, "Search for Videos": `GET /videos/search
 Responses carry `X-Ratelimit-Limit`, `X-Ratelimit-Remaining` and `X-Ratelimit-Reset`.
 
 The catalogue is deterministic: a query always finds the same videos, and different queries find
-different ones. A query containing the word "noresults" finds nothing, as a nonsense query would.
+different ones. A query containing the word "noresults" finds nothing, as a nonsense query would, and
+a key starting with "invalid" is refused like a revoked one.
 Files are drawn on first download (a Game of Life in a per-video palette, labelled) and kept under
 MEDIA_ROOT/sandbox_pexels.
 """
@@ -47,9 +48,10 @@ def _error(status: int, message: str) -> JsonResponse:
 
 
 def _gate(request):
-    if not request.headers.get("Authorization", "").strip():
+    key = request.headers.get("Authorization", "").strip()
+    if not key or key.lower().startswith("invalid"):
         faults.count_call(TARGET)
-        return faults.error_response(TARGET, 401, "Unauthorized: add your API key in the Authorization header.",
+        return faults.error_response(TARGET, 401, "Unauthorized: add a valid API key in the Authorization header.",
                                      code="unauthorized")
     return faults.apply_faults(TARGET, request)
 
