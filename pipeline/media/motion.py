@@ -83,16 +83,15 @@ class MotionPlan:
 
 
 def plan_for_beat(theme: str, index: int, salt: str) -> MotionPlan:
-    """A style and palette order for beat `index`: neighbours always differ in style, and the first
-    twelve beats never repeat a (style, palette order) pair."""
+    """A style and palette order for beat `index`: neighbours differ in both, and the first twelve
+    beats never repeat a (style, palette order) pair (four styles, three orders)."""
     base = theme_palette(theme)
     seed = int(hashlib.sha256(f"{salt}:{index}".encode()).hexdigest()[:8], 16)
     offset = int(hashlib.sha256(salt.encode()).hexdigest()[:2], 16)
     style = STYLES[(offset + index) % len(STYLES)]
-    # Rotate which of the two lighter colours leads, every full round of styles.
-    variant = (index // len(STYLES)) % 3
     dark, mid, accent = base
-    palette = [(dark, mid, accent), (dark, accent, mid), (mid, dark, accent)][variant]
+    # Which colour fills the background and which ones glow: the third order is the bright one.
+    palette = [(dark, mid, accent), (dark, accent, mid), (mid, dark, accent)][(offset + index) % 3]
     return MotionPlan(style=style, palette=palette, seed=seed)
 
 
@@ -125,7 +124,7 @@ def source_graph(plan: MotionPlan, *, width: int, height: int, fps: int = 30) ->
         phase = (seed % 628) / 100
         return (f"life=s={grid}:ratio=0.09:mold=0:death_color=black:life_color=white:seed={seed}:r={fps},"
                 f"trim=start_frame=25:end_frame=26,setpts=PTS-STARTPTS,scale={big_w}x{big_h}:flags=bilinear,"
-                f"gblur=sigma={max(4, width // 26)},lutyuv=y='min(255\\,val*3.2)',loop=loop=-1:size=1,fps={fps},"
+                f"gblur=sigma={max(4, width // 26)},lutyuv=y='min(255\\,28+val*3.2)',loop=loop=-1:size=1,fps={fps},"
                 f"crop=w={width}:h={height}:x='(iw-ow)/2*(1+sin(t/7+{phase:.2f}))':y='(ih-oh)/2*(1+cos(t/9+{phase:.2f}))',"
                 f"format=rgb24,{colour},{finish}")
     if plan.style == "waves":
