@@ -7,8 +7,8 @@ from accounts import scoping
 from pipeline.models import Asset
 
 # Before approval an editor may still retarget or retitle an asset; afterwards the publications exist.
-EDITABLE_STATES = {Asset.State.DRAFT, Asset.State.SCRIPTING, Asset.State.VOICING, Asset.State.RENDERING,
-                   Asset.State.AWAITING_REVIEW}
+EDITABLE_STATES = {Asset.State.DRAFT, Asset.State.SCRIPTING, Asset.State.VOICING, Asset.State.VISUALIZING,
+                   Asset.State.RENDERING, Asset.State.AWAITING_REVIEW}
 EDITABLE_FIELDS = ("title", "channels")
 # Deleting an asset a worker may be holding would leave its jobs pointing at nothing: cancel instead.
 DELETABLE_STATES = {Asset.State.DRAFT, Asset.State.PUBLISHED, Asset.State.PARTIALLY_PUBLISHED,

@@ -3,6 +3,7 @@ from rest_framework import serializers
 from accounts import scoping
 from accounts.models import Team
 from phantoms.engine.api.serializers import StageAttemptSerializer, TransitionSerializer
+from pipeline.media.motion import THEMES
 from pipeline.models import Asset
 from pipeline.services.briefs import MAX_WORD_LENGTH, BriefError, validate_brief_text, validate_providers
 from publishing.api.serializers import PublicationSerializer
@@ -14,17 +15,22 @@ MAX_CHANNELS = 20
 
 class AssetSerializer(serializers.ModelSerializer):
     video_url = serializers.SerializerMethodField()
+    cover_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Asset
-        fields = ["id", "team", "title", "brief", "channels", "target_duration_seconds", "providers", "state",
-                  "failed_stage", "attempts", "last_error", "script", "script_provider", "script_model",
-                  "usage", "audio_duration", "video_url", "video_duration", "render_progress",
-                  "review_notes", "reviewed_at", "created_at", "updated_at"]
+        fields = ["id", "team", "title", "brief", "channels", "target_duration_seconds", "providers", "visual_theme",
+                  "state", "failed_stage", "attempts", "last_error", "script", "script_provider", "script_model",
+                  "usage", "audio_duration", "visuals_provider", "visuals", "video_url", "video_duration",
+                  "cover_url", "cover_timestamp", "render_progress", "review_notes", "reviewed_at", "created_at",
+                  "updated_at"]
         read_only_fields = fields
 
     def get_video_url(self, asset) -> str | None:
         return asset.video.url if asset.video else None
+
+    def get_cover_url(self, asset) -> str | None:
+        return asset.cover.url if asset.cover else None
 
 
 class AssetDetailSerializer(AssetSerializer):
@@ -53,6 +59,8 @@ class BriefSerializer(serializers.Serializer):
     target_duration_seconds = serializers.IntegerField(min_value=5, max_value=180, default=20)
     providers = serializers.DictField(child=serializers.CharField(max_length=40), required=False, default=dict,
                                       help_text='Per-stage provider, e.g. {"script": "offline"}.')
+    visual_theme = serializers.ChoiceField(choices=sorted(THEMES), required=False, default="",
+                                           help_text="Colour theme of generated visuals; empty: VISUALS_THEME.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -21,6 +21,7 @@ from accounts import scoping
 from phantoms.engine.queueing import enqueue_on_commit
 from phantoms.engine.registry import get_stage
 from phantoms.engine.transitions import transit
+from pipeline.media.motion import THEMES
 from pipeline.models import Asset, IdempotencyKey
 from pipeline.providers import BENCHMARK_ONLY, REGISTRY, selectable
 
@@ -144,13 +145,15 @@ def resolve_team(user, team=None) -> int:
 
 
 def submit_brief(*, brief: str, channels=(), title: str = "", target_duration_seconds: int = 20,
-                 providers: dict | None = None, team=None, idempotency_key: str | None = None,
-                 user=None) -> tuple[Asset, bool]:
+                 providers: dict | None = None, visual_theme: str = "", team=None,
+                 idempotency_key: str | None = None, user=None) -> tuple[Asset, bool]:
     """Create an asset in `team` and start scripting. Returns (asset, created)."""
     brief = validate_brief_text(brief)
     if not 5 <= int(target_duration_seconds) <= 180:
         raise BriefError("target_duration_seconds", "must be between 5 and 180")
     providers = validate_providers(providers or {})
+    if visual_theme and visual_theme not in THEMES:
+        raise BriefError("visual_theme", f"unknown theme {visual_theme!r}; choose one of {', '.join(sorted(THEMES))}")
     team_id = resolve_team(user, team)
     channels = list(channels)
     foreign = sorted(channel.pk for channel in channels if channel.team_id != team_id)
@@ -161,7 +164,8 @@ def submit_brief(*, brief: str, channels=(), title: str = "", target_duration_se
     record = None
     if idempotency_key:
         request = {"brief": brief, "title": title, "channels": sorted(channel.pk for channel in channels),
-                   "target_duration_seconds": int(target_duration_seconds), "providers": providers, "team": team_id}
+                   "target_duration_seconds": int(target_duration_seconds), "providers": providers, "team": team_id,
+                   **({"visual_theme": visual_theme} if visual_theme else {})}
         record, existing = claim_key(key_scope(user), idempotency_key, request)
         if existing is not None:
             return existing, False
@@ -169,7 +173,8 @@ def submit_brief(*, brief: str, channels=(), title: str = "", target_duration_se
         with transaction.atomic():
             asset = Asset.objects.create(
                 team_id=team_id, brief=brief, title=title, target_duration_seconds=target_duration_seconds,
-                providers=providers, created_by=user if getattr(user, "pk", None) else None,
+                providers=providers, visual_theme=visual_theme,
+                created_by=user if getattr(user, "pk", None) else None,
             )
             asset.channels.set(channels)
             transit(asset, "submit", by=user, reason="brief submitted")

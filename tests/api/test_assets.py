@@ -174,8 +174,8 @@ def test_detail_has_attempts_transitions_and_publications(api):
                                                                           ("publish", "transient")]
     assert body["attempts_log"][1]["publication"] == publication.pk
     transitions = [(t["from_state"], t["to_state"]) for t in body["transitions"]]
-    assert transitions[:4] == [("draft", "scripting"), ("scripting", "voicing"), ("voicing", "rendering"),
-                               ("rendering", "awaiting_review")]
+    assert transitions[:5] == [("draft", "scripting"), ("scripting", "voicing"), ("voicing", "visualizing"),
+                               ("visualizing", "rendering"), ("rendering", "awaiting_review")]
     assert ("approved", "publishing") in transitions
     assert len(transitions) == TransitionLog.objects.filter(asset=asset).count()
     assert [(p["id"], p["platform"], p["state"]) for p in body["publications"]] == [
@@ -281,3 +281,23 @@ def test_benchmark_providers_are_selectable_only_when_the_setting_allows(api, se
     response = api.post("/api/assets/", {"brief": "ok", "providers": {"voice": "silence", "render": "instant"}},
                         format="json")
     assert response.status_code == 201, response.content
+
+
+def test_a_brief_chooses_its_visuals_provider_and_theme(api):
+    response = api.post("/api/assets/", {"brief": "Tide pools", "providers": {"visuals": "pexels"},
+                                         "visual_theme": "ocean"}, format="json")
+    assert response.status_code == 201, response.content
+    asset = Asset.objects.get(pk=response.json()["id"])
+    assert asset.providers == {"visuals": "pexels"} and asset.visual_theme == "ocean"
+    body = api.get(f"/api/assets/{asset.pk}/").json()
+    assert body["visual_theme"] == "ocean" and body["visuals"] == [] and body["cover_url"] is None
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({"visual_theme": "neon"}, "visual_theme"),
+    ({"providers": {"visuals": "holograms"}}, "providers"),
+])
+def test_an_unknown_theme_or_visuals_provider_is_a_400_naming_the_field(api, payload, field):
+    response = api.post("/api/assets/", {"brief": "Tide pools", **payload}, format="json")
+    assert response.status_code == 400 and field in response.json()
+    assert Asset.objects.count() == 0
