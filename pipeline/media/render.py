@@ -296,14 +296,40 @@ def _visual_track(spec: RenderSpec, duration: float, first_input: int) -> tuple[
         joined = "".join(f"[seg{i}]" for i in range(len(segments)))
         chains.append(f"{joined}concat=n={len(segments)}:v=1:a=0[bg]")
     else:
-        previous = "[seg0]"
-        for index in range(1, len(segments)):
-            offset = max(0.0, segments[index]["start"] - fade / 2)
-            label = "[bg]" if index == len(segments) - 1 else f"[x{index}]"
-            chains.append(f"{previous}[seg{index}]xfade=transition={names[index - 1]}:duration={fade:.3f}:"
-                          f"offset={offset:.3f}{label}")
-            previous = label
+        chains += _joined_with_transitions(segments, names, fade, spec.fps)
     return inputs, ";".join(chains)
+
+
+def _joined_with_transitions(segments: list[dict], names: list[str], fade: float, fps: int) -> list[str]:
+    """Cut each clip into head, body and tail; blend tail and next head with xfade; concat everything.
+
+    xfade handles every frame that passes through it, so it is only given the frames of the
+    transition itself: chaining it over whole clips cost about as much CPU as encoding them.
+    """
+    fade_frames = max(1, round(fade * fps))
+    chains, pieces = [], []
+    last = len(segments) - 1
+    for index, visual in enumerate(segments):
+        length = visual["end"] - visual["start"] + (fade / 2 if index > 0 else 0) + (fade / 2 if index < last else 0)
+        frames = max(1, round(length * fps))
+        parts = ["body"] + (["head"] if index > 0 else []) + (["tail"] if index < last else [])
+        outputs = "".join(f"[{part}{index}in]" for part in parts)
+        chains.append(f"[seg{index}]split={len(parts)}{outputs}")
+        body_start = fade_frames if index > 0 else 0
+        body_end = frames - (fade_frames if index < last else 0)
+        chains.append(f"[body{index}in]trim=start_frame={body_start}:end_frame={body_end},setpts=PTS-STARTPTS"
+                      f"[body{index}]")
+        if index > 0:
+            chains.append(f"[head{index}in]trim=end_frame={fade_frames},setpts=PTS-STARTPTS[head{index}]")
+            chains.append(f"[tail{index - 1}][head{index}]xfade=transition={names[index - 1]}:"
+                          f"duration={fade_frames / fps:.4f}:offset=0[join{index}]")
+            pieces.append(f"[join{index}]")
+        if index < last:
+            chains.append(f"[tail{index}in]trim=start_frame={frames - fade_frames}:end_frame={frames},"
+                          f"setpts=PTS-STARTPTS[tail{index}]")
+        pieces.append(f"[body{index}]")
+    chains.append(f"{''.join(pieces)}concat=n={len(pieces)}:v=1:a=0[bg]")
+    return chains
 
 
 def headline_events(spec: RenderSpec, duration: float) -> list[str]:

@@ -86,14 +86,41 @@ def test_a_beats_frame_comes_from_its_own_clip(rendered, clips, tmp_path):
     assert differences[1] == min(differences) and differences[1] < 0.2 * W * 160, differences
 
 
-def test_transitions_are_centred_on_the_beat_boundaries(voice, clips, tmp_path):
-    spec = spec_for(voice, visuals_for(clips), transition_seconds=0.4)
-    command = build_command(spec, tmp_path / "x.mp4", ass_path=None, fonts_dir=None, duration=4.5)
+def solid(path, colour, seconds=2.5):
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+                    f"color=c={colour}:s=90x160:r=30:d={seconds}", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-pix_fmt", "yuv420p", str(path)], check=True, timeout=60)
+    return path
+
+
+def test_transitions_are_centred_on_the_beat_boundaries(voice, tmp_path):
+    clips = [solid(tmp_path / "r.mp4", "red"), solid(tmp_path / "g.mp4", "lime"), solid(tmp_path / "b.mp4", "blue")]
+    spec = spec_for(voice, visuals_for(clips), transition_seconds=0.4, headlines=[], captions=False,
+                    title_card=False)
+    render_video(spec, tmp_path / "fade.mp4")
+    patch = (40, 40, 160, 300)
+
+    def colour(at):
+        data = frame_rgb(tmp_path / "fade.mp4", at, crop=patch)
+        return tuple(sum(data[i::3]) // (len(data) // 3) for i in range(3))
+
+    red, green = colour(1.35), colour(1.85)
+    assert red[0] > 200 and red[1] < 40 and green[1] > 200 and green[0] < 40  # before and after the transition
+    middle = colour(1.6)  # the boundary: half way through the cross-fade
+    assert 70 < middle[0] < 190 and 70 < middle[1] < 190, middle
+    blue = colour(3.25)
+    assert blue[2] > 200 and blue[1] < 40
+    assert 70 < colour(3.0)[2] < 190  # the second boundary, at 3.0 s
+
+
+def test_transitions_only_touch_the_frames_they_blend(voice, clips, tmp_path):
+    command = build_command(spec_for(voice, visuals_for(clips), transition_seconds=0.4), tmp_path / "x.mp4",
+                            ass_path=None, fonts_dir=None, duration=4.5)
     graph = command[command.index("-filter_complex") + 1]
-    assert "xfade=transition=fade:duration=0.400:offset=1.400" in graph
-    assert "xfade=transition=fade:duration=0.400:offset=2.800" in graph
-    # Inner clips run half a transition past each boundary: beat 2 lasts 1.4 s + 0.4 s.
-    assert "trim=end_frame=54" in graph
+    # Each join blends 12 frames (0.4 s): the tail of one clip and the head of the next.
+    assert graph.count("xfade=") == 2 and graph.count("duration=0.4000:offset=0") == 2
+    assert "[tail0in]trim=start_frame=42:end_frame=54" in graph  # beat 1 runs 1.6 s + 0.2 s = 54 frames
+    assert "concat=n=5" in graph  # body, join, body, join, body
 
 
 def test_auto_transitions_vary_and_cut_means_none(voice, clips, tmp_path):
