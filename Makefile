@@ -36,6 +36,7 @@ fuzz: install
 bench: install
 	$(PY) -m bench.pipeline_bench
 	$(PY) -m bench.render_bench
+	$(PY) -m bench.video_bench
 
 chaos: install
 	$(PY) manage.py chaos

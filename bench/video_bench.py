@@ -1,0 +1,77 @@
+"""How long one video takes to make, brief to review, with the providers a fresh machine has.
+
+A brief is submitted and each stage runs in this process through the real runner (claims,
+attempts, transitions; the queue hops between stages are left out, they cost milliseconds): the
+offline script writer, the offline voice, offline motion visuals and the ffmpeg render. Prints the
+time each stage took, the total, and what came out.
+
+    .venv/bin/python -m bench.video_bench [--seconds 30] [--visuals offline]
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+STAGES_IN_ORDER = ("script", "voice", "visuals", "render")
+
+
+def configure(var_dir: str) -> None:
+    os.environ.update({
+        "DJANGO_SETTINGS_MODULE": "phantoms.settings",
+        "PHANTOMS_VAR_DIR": var_dir,
+        "MEDIA_ROOT": str(Path(var_dir) / "media"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+    })
+    if "DATABASE_URL" not in os.environ:
+        os.environ["DATABASE_URL"] = f"sqlite:///{Path(var_dir) / 'bench.sqlite3'}"
+    import django
+
+    django.setup()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=30, help="the brief's target duration")
+    parser.add_argument("--visuals", default="offline", help="visuals provider (offline, plain, pexels, openai)")
+    parser.add_argument("--brief", default="Three habits that make mornings easier")
+    args = parser.parse_args()
+    configure(tempfile.mkdtemp(prefix="phantoms-video-bench-"))
+
+    from django.core.management import call_command
+
+    from phantoms import runner
+    from pipeline.media.ffmpeg import probe
+    from pipeline.models import Asset
+    from pipeline.services.briefs import submit_brief
+    from pipeline.stages import STAGES
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    asset, _ = submit_brief(brief=args.brief, target_duration_seconds=args.seconds,
+                            providers={"visuals": args.visuals})
+    timings = {}
+    for stage in STAGES_IN_ORDER:
+        began = time.perf_counter()
+        outcome = runner.run(STAGES[stage], asset.pk)
+        timings[stage] = time.perf_counter() - began
+        if outcome != "succeeded":
+            print(f"{stage}: {outcome}: {Asset.objects.get(pk=asset.pk).last_error}")
+            return 1
+    total = time.perf_counter() - started
+    asset.refresh_from_db()
+    info = probe(asset.video.path)
+    stages = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in timings.items())
+    print(f"brief → {asset.state}: {total:.1f} s for a {info.duration:.1f} s video "
+          f"(target {args.seconds} s; voice {asset.voice_provider}; {len(asset.visuals)} beats of "
+          f"{asset.visuals_provider} visuals): {stages}")
+    return 0 if asset.state == Asset.State.AWAITING_REVIEW else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
