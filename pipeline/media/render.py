@@ -44,7 +44,7 @@ TRANSITIONS = ("fade", "smoothleft", "smoothup", "circleopen", "fadeblack", "wip
                "radial", "zoomin")
 AUTO_TRANSITIONS = ("fade", "smoothleft", "smoothup", "circleopen")
 NO_TRANSITION = ("cut", "none")
-HEADLINE_SIZE = 64
+HEADLINE_SIZE = 76
 
 
 @dataclass
