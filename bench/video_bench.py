@@ -45,7 +45,7 @@ def main() -> int:
 
     from django.core.management import call_command
 
-    from phantoms import runner
+    from phantoms.engine import runner
     from pipeline.media.ffmpeg import probe
     from pipeline.models import Asset
     from pipeline.services.briefs import submit_brief

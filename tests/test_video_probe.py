@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from phantoms import runner
+from phantoms.engine import runner
 from pipeline.media.ffmpeg import ffmpeg_exe, probe
 from pipeline.models import Asset
 from pipeline.script_format import Beat, Script

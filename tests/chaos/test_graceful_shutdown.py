@@ -35,7 +35,7 @@ def sigterm_while_rendering(sandbox, *, whole_group: bool = False, twice: bool =
     channel = platform_channels()["youtube"]
     [pk] = submit(1, lambda i: [channel], providers={"voice": "silence", "render": "ffmpeg"},
                  seconds=RENDER_SECONDS)
-    worker = start_worker(sandbox, ["script", "voice", "render"])
+    worker = start_worker(sandbox, ["script", "voice", "visuals", "render"])
     try:
         assert wait_for(lambda: rendering(pk), timeout=90, every=0.05), Asset.objects.get(pk=pk).state
         if whole_group:

@@ -6,12 +6,13 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from phantoms import runner
+from phantoms.engine import runner
+from phantoms.engine.models import DeadLetter, StageAttempt
 from phantoms.resilience import ratelimit
 from phantoms.resilience.breakers import get_breaker
 from pipeline.media.ffmpeg import probe
 from pipeline.media.voice import estimate_word_timings, write_silence
-from pipeline.models import Asset, DeadLetter, StageAttempt
+from pipeline.models import Asset
 from pipeline.script_format import Beat, Script
 from pipeline.stages import STAGES
 from sandbox import faults
