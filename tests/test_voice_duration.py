@@ -56,7 +56,7 @@ def cue_starts(ass: str) -> list[float]:
 def test_the_voiced_length_lands_within_ten_percent_of_the_target(offline, brief, seconds):
     asset = script_and_voice(brief, seconds)
 
-    assert asset.state == Asset.State.RENDERING, asset.last_error
+    assert asset.state == Asset.State.VISUALIZING, asset.last_error  # the voice hands over to the visuals
     assert asset.audio_duration == pytest.approx(seconds, rel=0.10)
     assert probe(asset.audio.path).duration == pytest.approx(asset.audio_duration, abs=0.05)
     assert asset.voice_provider == "offline:espeak-ng/en-us"
@@ -88,6 +88,7 @@ def test_the_rendered_video_follows_the_voice_and_its_captions_the_word_events(o
 
     monkeypatch.setattr(render_module, "write_ass", keep)
     asset = script_and_voice(BRIEFS[2], 15)
+    assert runner.run(STAGES["visuals"], asset.pk) == "succeeded"
     assert runner.run(STAGES["render"], asset.pk) == "succeeded"
     asset.refresh_from_db()
 

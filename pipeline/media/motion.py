@@ -83,15 +83,16 @@ class MotionPlan:
 
 
 def plan_for_beat(theme: str, index: int, salt: str) -> MotionPlan:
-    """A style and palette order for beat `index`: neighbours differ in both, and the first twelve
-    beats never repeat a (style, palette order) pair (four styles, three orders)."""
+    """A style and palette order for beat `index`: neighbours differ in both, beats that share a style
+    never share a background colour, and no twelve beats in a row repeat a (style, palette) pair."""
     base = theme_palette(theme)
     seed = int(hashlib.sha256(f"{salt}:{index}".encode()).hexdigest()[:8], 16)
-    offset = int(hashlib.sha256(salt.encode()).hexdigest()[:2], 16)
-    style = STYLES[(offset + index) % len(STYLES)]
+    step = int(hashlib.sha256(salt.encode()).hexdigest()[:2], 16) + index
+    style = STYLES[step % len(STYLES)]
     dark, mid, accent = base
-    # Which colour fills the background and which ones glow: the third order is the bright one.
-    palette = [(dark, mid, accent), (dark, accent, mid), (mid, dark, accent)][(offset + index) % 3]
+    # The first colour is the background (the low end of the ramp). Each round of the four styles
+    # moves the palette on by one more, so a style comes back on a different background.
+    palette = [(dark, mid, accent), (mid, dark, accent), (accent, dark, mid)][(step + step // len(STYLES)) % 3]
     return MotionPlan(style=style, palette=palette, seed=seed)
 
 
@@ -114,8 +115,10 @@ def source_graph(plan: MotionPlan, *, width: int, height: int, fps: int = 30) ->
     size = f"{width}x{height}"
     if plan.style == "aurora":
         small = f"{max(2, width // 3) // 2 * 2}x{max(2, height // 3) // 2 * 2}"
+        # Perlin noise hovers around mid grey; stretched, it sweeps the whole palette.
         return (f"perlin=s={small}:r={fps}:octaves=3:persistence=0.5:xscale=1.6:yscale=0.8:tscale=0.15:"
-                f"random_mode=seed:seed={seed},scale={size}:flags=bicubic,format=rgb24,{colour},{finish}")
+                f"random_mode=seed:seed={seed},lut=c0='clip((val-128)*2.6+128\\,0\\,255)',"
+                f"scale={size}:flags=bicubic,format=rgb24,{colour},{finish}")
     if plan.style == "bokeh":
         # A still field of soft lights, larger than the frame, that the frame drifts across (a crop
         # window moving slowly: no seam, unlike scrolling a picture that does not tile).

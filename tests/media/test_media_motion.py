@@ -9,11 +9,16 @@ from pipeline.media.motion import STYLES, THEMES, MotionPlan, make_motion_clip, 
 from .helpers import count_differing, frame_rgb
 
 
-def test_neighbouring_beats_differ_and_twelve_beats_never_repeat_a_look():
-    plans = [plan_for_beat("dusk", index, salt="asset-7") for index in range(12)]
-    assert all(a.style != b.style for a, b in zip(plans, plans[1:], strict=False))
+@pytest.mark.parametrize("salt", [f"asset-{n}" for n in range(12)])
+def test_neighbouring_beats_differ_and_twelve_beats_never_repeat_a_look(salt):
+    plans = [plan_for_beat("dusk", index, salt=salt) for index in range(12)]
+    assert all(a.style != b.style and a.palette != b.palette for a, b in zip(plans, plans[1:], strict=False))
     assert len({(p.style, p.palette) for p in plans}) == 12
     assert len({p.seed for p in plans}) == 12
+    # A style that comes back does so on another background colour.
+    for style in STYLES:
+        backgrounds = [p.palette[0] for p in plans if p.style == style]
+        assert len(backgrounds) == len(set(backgrounds)) == 3
 
 
 def test_the_same_asset_always_gets_the_same_plans():
