@@ -18,6 +18,7 @@ the same settings is timed too, for reference: it is what the render cost before
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -59,10 +60,14 @@ def bench_script(seconds: float, words_per_second: float = 2.6) -> Script:
                   target_duration_seconds=max(5, min(180, round(seconds))))
 
 
-def _timed(fn) -> float:
+def _timed(fn) -> tuple[float, float]:
+    """Wall seconds, and CPU seconds of the ffmpeg it ran (what the machine had to do, load or not)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     fn()
-    return time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return time.perf_counter() - started, cpu
 
 
 def plain_args(spec: RenderSpec, visuals: list[dict], duration: float, out: Path) -> list[str]:
@@ -118,7 +123,8 @@ def run_render_bench(seconds: float = 30, *, repeats: int = 3, preset: str | Non
             colour_runs.append(_timed(lambda: run_ffmpeg(colour, timeout=900)))
         info = probe(work / "render.mp4")
 
-    render_seconds, plain_seconds, colour_seconds = min(render_runs), min(plain_runs), min(colour_runs)
+    render_seconds, plain_seconds = min(render_runs)[0], min(plain_runs)[0]
+    colour_seconds = min(colour_runs)[0]
     return {
         "video_seconds": round(voice.duration, 3),
         "beats": len(visuals),
@@ -126,10 +132,14 @@ def run_render_bench(seconds: float = 30, *, repeats: int = 3, preset: str | Non
         "render_seconds": round(render_seconds, 3),
         "plain_seconds": round(plain_seconds, 3),
         "colour_seconds": round(colour_seconds, 3),
+        "render_cpu_seconds": round(min(cpu for _, cpu in render_runs), 3),
+        "plain_cpu_seconds": round(min(cpu for _, cpu in plain_runs), 3),
+        "cpu_ratio_to_plain": round(min(cpu for _, cpu in render_runs) / min(cpu for _, cpu in plain_runs), 3),
+        "cores": os.cpu_count(),
         "realtime_factor": round(voice.duration / render_seconds, 3),
         "ratio_to_plain": round(render_seconds / plain_seconds, 3),
-        "render_runs": [round(t, 3) for t in render_runs],
-        "plain_runs": [round(t, 3) for t in plain_runs],
+        "render_runs": [round(t, 3) for t, _ in render_runs],
+        "plain_runs": [round(t, 3) for t, _ in plain_runs],
         "output": info.to_dict(),
         "preset": preset,
     }
@@ -140,6 +150,8 @@ def format_result(result: dict) -> str:
             f"{result['render_seconds']:.1f} s ({result['realtime_factor']:.1f}x realtime), plain ffmpeg "
             f"{result['plain_seconds']:.1f} s, ratio {result['ratio_to_plain']:.2f} "
             f"(target >= {TARGET_REALTIME:g}x realtime, <= {TARGET_RATIO:g}x plain; preset {result['preset']}); "
+            f"CPU: render {result['render_cpu_seconds']:.1f} s, plain {result['plain_cpu_seconds']:.1f} s "
+            f"(ratio {result['cpu_ratio_to_plain']:.2f}; {result['cores']} cores); "
             f"for reference: solid colour {result['colour_seconds']:.1f} s, making the beats' motion "
             f"backgrounds {result['visuals_seconds']:.1f} s")
 
