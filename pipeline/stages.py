@@ -232,15 +232,7 @@ class RenderStage(AssetStage):
 
     @staticmethod
     def cover(renderer, video: Path, at: float, out_dir: Path) -> tuple[Path, float]:
-        """The render service's poster when it made one, else the frame at `at` taken from the video."""
-        from pipeline.media.ffmpeg import extract_frame
-
-        cover = out_dir / "cover.jpg"
-        poster = getattr(renderer, "poster_path", None)
-        if poster and Path(poster).is_file():
-            shutil.move(poster, cover)
-            return cover, at
-        return extract_frame(video, at, cover), at
+        return renderer.cover(video, at, out_dir / "cover.jpg"), at
 
     def commit(self, asset, result, ctx):
         asset.video.name = media_name(result["path"])

@@ -59,6 +59,12 @@ class Renderer:
         """
         raise NotImplementedError
 
+    def cover(self, video: Path, at: float, out_path: Path) -> Path:
+        """Write the cover frame (the frame shown at `at` seconds) as a JPEG at `out_path`."""
+        from pipeline.media.ffmpeg import extract_frame
+
+        return extract_frame(video, at, out_path)
+
 
 @dataclass
 class BeatRequest:

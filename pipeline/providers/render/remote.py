@@ -41,6 +41,7 @@ import hashlib
 import ipaddress
 import json
 import secrets
+import shutil
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -335,6 +336,13 @@ class RemoteRenderer(Renderer):
         deadline_left = settings.RENDER_REMOTE_DEADLINE - age
         raise NotReady(f"render {render_id} is {status} (poll {polls})",
                        retry_after=max(0.0, min(delay, deadline_left + 1)), provider=PROVIDER)
+
+    def cover(self, video: Path, at: float, out_path: Path) -> Path:
+        """The service's poster (made at the same moment) when it sent one, else the frame from the video."""
+        if self.poster_path and Path(self.poster_path).is_file():
+            shutil.move(self.poster_path, out_path)
+            return out_path
+        return super().cover(video, at, out_path)
 
     def _fetch_poster(self, url: str, out_path: Path) -> Path | None:
         """The service's poster image, used as the cover; a missing one is not worth failing a render."""
