@@ -9,7 +9,16 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from phantoms.settings import *  # noqa: F403
-from phantoms.settings import OPENAI_API_KEY, RENDER_PROVIDER, RENDER_SERVICE_KEY, SCRIPT_PROVIDER, VOICE_PROVIDER
+from phantoms.settings import (
+    OPENAI_API_KEY,
+    PEXELS_API_KEY,
+    PHANTOMS_PUBLIC_URL,
+    RENDER_PROVIDER,
+    RENDER_SERVICE_KEY,
+    SCRIPT_PROVIDER,
+    VISUALS_PROVIDER,
+    VOICE_PROVIDER,
+)
 
 env = environ.Env()
 

@@ -73,7 +73,7 @@ def test_concurrent_deliveries_queue_once(asset, client):
 @pytest.mark.parametrize("token", ["wrong-token", TOKEN[:-1], TOKEN + "x", callback_digest(TOKEN)])
 def test_an_unknown_token_is_refused_and_queues_nothing(client, asset, token):
     response = post(client, body(), token=token)
-    assert response.status_code == 404 and response.json()["error"] == "unknown callback token"
+    assert response.status_code == 404 and response.json()["error"]["message"] == "unknown callback token"
     assert render_jobs(asset.pk) == []
     asset.refresh_from_db()
     assert asset.render_callback_digest == callback_digest(TOKEN)  # still spendable by the real callback
@@ -85,7 +85,7 @@ def test_the_old_unguarded_url_is_gone(client, asset):
 
 def test_a_token_for_another_render_is_refused(client, asset):
     response = post(client, body(render_id="someone-elses-render"))
-    assert response.status_code == 409 and response.json()["field"] == "id"
+    assert response.status_code == 409 and list(response.json()["error"]["fields"]) == ["id"]
     assert render_jobs(asset.pk) == []
     assert post(client, body()).json()["status"] == "queued"  # the token was not spent
 
@@ -106,7 +106,8 @@ def test_a_new_submission_retires_the_old_token(client, asset):
 def test_malformed_callbacks_are_400_naming_the_field(client, asset, raw, field):
     response = post(client, raw)
     assert response.status_code == 400
-    assert response.json()["field"] == field and response.json()["error"].startswith(f"{field}:")
+    error = response.json()["error"]  # the API's one error shape
+    assert list(error["fields"]) == [field] and error["message"].startswith(f"{field}:")
 
 
 def test_progress_and_serve_notifications_do_not_spend_the_token(client, asset):

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 SECRETS = {
     "SECRET_KEY": "django-secret-9f2b7c1e-do-not-show",
-    "RENDER_WEBHOOK_SECRET": "webhook-secret-4d1a8e5b-do-not-show",
+    "PEXELS_API_KEY": "pexels-key-4d1a8e5b-do-not-show",
     "OPENAI_API_KEY": "sk-openai-7c3e9a2f-do-not-show",
     "RENDER_SERVICE_KEY": "render-key-1b6d4f8a-do-not-show",
 }

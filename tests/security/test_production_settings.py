@@ -12,22 +12,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args, **env):
-    environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "RENDER_WEBHOOK_SECRET")}
+    environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "PHANTOMS_PUBLIC_URL")}
     environment.update(DJANGO_SETTINGS_MODULE="phantoms.production", **env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True,
                           text=True, timeout=120)
 
 
-GOOD = {"SECRET_KEY": secrets.token_urlsafe(50), "RENDER_WEBHOOK_SECRET": secrets.token_urlsafe(40),
-        "ALLOWED_HOSTS": "phantoms.example"}
+GOOD = {"SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "phantoms.example"}
 
 
 @pytest.mark.parametrize(("missing", "env"), [
     ("SECRET_KEY", {k: v for k, v in GOOD.items() if k != "SECRET_KEY"}),
     ("SECRET_KEY", {**GOOD, "SECRET_KEY": "change-me"}),
-    ("RENDER_WEBHOOK_SECRET", {k: v for k, v in GOOD.items() if k != "RENDER_WEBHOOK_SECRET"}),
-    ("RENDER_WEBHOOK_SECRET", {**GOOD, "RENDER_WEBHOOK_SECRET": "sandbox-webhook-secret"}),
     ("OPENAI_API_KEY", {**GOOD, "SCRIPT_PROVIDER": "openai", "OPENAI_API_KEY": "sandbox-key"}),
+    ("OPENAI_API_KEY", {**GOOD, "VISUALS_PROVIDER": "openai", "OPENAI_API_KEY": "sandbox-key"}),
+    ("PEXELS_API_KEY", {**GOOD, "VISUALS_PROVIDER": "pexels", "PEXELS_API_KEY": "sandbox-key"}),
+    # Remote renders need an address the service can fetch media from and call back.
+    ("PHANTOMS_PUBLIC_URL", {**GOOD, "RENDER_PROVIDER": "remote", "RENDER_SERVICE_KEY": secrets.token_urlsafe(30)}),
     ("ALLOWED_HOSTS", {k: v for k, v in GOOD.items() if k != "ALLOWED_HOSTS"}),
 ])
 def test_production_refuses_to_start_without_its_secrets(missing, env):
