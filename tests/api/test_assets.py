@@ -299,5 +299,5 @@ def test_a_brief_chooses_its_visuals_provider_and_theme(api):
 ])
 def test_an_unknown_theme_or_visuals_provider_is_a_400_naming_the_field(api, payload, field):
     response = api.post("/api/assets/", {"brief": "Tide pools", **payload}, format="json")
-    assert response.status_code == 400 and field in response.json()
+    assert response.status_code == 400 and field in response.json()["error"]["fields"]
     assert Asset.objects.count() == 0

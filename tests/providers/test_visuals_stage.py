@@ -9,7 +9,7 @@ from django.utils import timezone
 from phantoms.engine import runner
 from phantoms.engine.models import DeadLetter, StageAttempt
 from phantoms.resilience import ratelimit
-from phantoms.resilience.breakers import get_breaker
+from phantoms.resilience.breakers import forget_breakers, get_breaker
 from pipeline.media.ffmpeg import probe
 from pipeline.media.voice import estimate_word_timings, write_silence
 from pipeline.models import Asset
@@ -158,17 +158,23 @@ class TestPexels:
         assert (letter.stage, letter.queue, letter.error_class) == ("visuals", "visuals", "permanent")
         assert "HTTP 401" in letter.error_message and "valid API key" in letter.error_message
 
-    def test_server_errors_are_retried_then_dead_lettered_and_count_toward_the_breaker(self, sandbox, fast):
+    def test_server_errors_are_retried_and_open_the_pexels_breaker_which_then_defers(self, sandbox, fast):
+        fast.BREAKERS = {**fast.BREAKERS, "pexels": {"fail_max": 2, "reset_timeout": 60, "success_threshold": 1}}
+        forget_breakers()
         faults.set_faults("pexels", error_rate=1.0)
         asset = visualizing_asset(fast.MEDIA_ROOT, providers={"visuals": "pexels"})
 
-        assert runner.run(VISUALS, asset.pk) == "retrying"
-        Asset.objects.filter(pk=asset.pk).update(next_run_at=None)
-        assert runner.run(VISUALS, asset.pk) == "dead_lettered"
+        outcomes = []
+        for _ in range(3):
+            outcomes.append(runner.run(VISUALS, asset.pk))
+            Asset.objects.filter(pk=asset.pk).update(next_run_at=None)
 
-        assert attempts(asset) == ["transient", "transient"]
-        assert DeadLetter.objects.get(asset=asset).error_class == "transient"
-        assert get_breaker("pexels").status().fail_counter == 2
+        assert outcomes == ["retrying", "retrying", "breaker_open"]
+        assert attempts(asset) == ["transient", "transient", "breaker_open"]
+        assert get_breaker("pexels").status().state == "open"
+        asset.refresh_from_db()
+        assert asset.state == Asset.State.VISUALIZING and asset.attempts == 2  # the open breaker charges nothing
+        assert faults.call_count("pexels") == 2  # and keeps the stage away from Pexels
 
     def test_each_search_takes_a_token_and_a_retry_does_not_search_again(self, sandbox, fast):
         fast.RATE_LIMITS = {"pexels": (2, 3600)}

@@ -4,6 +4,7 @@ JSON error shape, naming the field, and changes nothing."""
 import json
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from phantoms.engine.models import DeadLetter
@@ -122,7 +123,8 @@ def test_unknown_paths_and_methods_answer_json(everyone):
     asset = make_asset()
     assert error(everyone.delete(f"/api/assets/{asset.pk}/"), 405)["code"] == "method_not_allowed"
     assert error(everyone.get(f"/api/assets/{asset.pk}/approve/"), 405)["code"] == "method_not_allowed"
-    assert error(everyone.get("/webhooks/render/"), 405)["code"] == "method_not_allowed"
+    assert error(everyone.get("/webhooks/render/some-token/"), 405)["code"] == "method_not_allowed"
+    assert error(everyone.post("/webhooks/render/", {}), 404)["code"] == "not_found"  # a callback needs its token
 
 
 def test_the_render_webhook_answers_hostile_bodies_in_the_same_shape(client, settings):
@@ -159,7 +161,8 @@ def test_the_queue_dashboard_sends_strangers_to_the_login(client):
     assert response.status_code == 302 and reverse("admin:login") in response["Location"]
 
 
-@pytest.mark.parametrize("path", ["/admin/rq/queues/99/", "/admin/rq/queues/6/empty/", "/admin/rq/workers/42/",
+@pytest.mark.parametrize("path", ["/admin/rq/queues/99/", f"/admin/rq/queues/{len(settings.PIPELINE_QUEUES)}/empty/",
+                                  "/admin/rq/workers/42/",
                                   "/admin/rq/schedulers/17/", "/admin/rq/queues/0/no-such-job/",
                                   "/admin/rq/cron-schedulers/9/x/"])
 def test_a_bad_queue_index_is_a_404_not_a_500(client, path):
