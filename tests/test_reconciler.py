@@ -209,7 +209,7 @@ def test_a_pass_is_one_query_per_stage_and_two_redis_round_trips(monkeypatch):
     stage_queries = [q for q in queries.captured_queries if q["sql"].startswith("SELECT")
                      and '"next_run_at"' in q["sql"]]
     takeovers = [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
-    assert len(stage_queries) == 6 and len(takeovers) == 12  # six stages; one conditional UPDATE per lost row
+    assert len(stage_queries) == 7 and len(takeovers) == 12  # seven stages; one conditional UPDATE per lost row
     assert len(round_trips) == 2  # the queues' lists, then every new job at once
     assert queue("script").count == 12
 

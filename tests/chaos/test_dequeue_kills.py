@@ -97,7 +97,7 @@ def test_two_queue_workers_killed_around_dequeue_lose_nothing_and_post_once(sand
         kill_soon_after_start(CREATIVE)
         reconciler()
 
-    steady = [start_worker(sandbox, CREATIVE), start_worker(sandbox, ["render"])]
+    steady = [start_worker(sandbox, CREATIVE), start_worker(sandbox, ["visuals", "render"])]
     try:
         assert wait_for(lambda: all_in(Asset, pks, Asset.State.AWAITING_REVIEW), timeout=90, every=0.3,
                         between=reconciler), list(Asset.objects.filter(pk__in=pks).values_list("state", "job_id"))
@@ -140,7 +140,7 @@ def test_two_queue_workers_killed_around_dequeue_lose_nothing_and_post_once(sand
     assert not StageAttempt.objects.filter(outcome=StageAttempt.Outcome.RUNNING).exists()
     assert not DeadLetter.objects.exists()
     for pk in pks:
-        for stage in ("script", "voice", "render"):
+        for stage in ("script", "voice", "visuals", "render"):
             assert StageAttempt.objects.filter(asset=pk, stage=stage, outcome="succeeded").count() == 1, (pk, stage)
     for publication in publications:
         assert StageAttempt.objects.filter(publication=publication, stage="publish",

@@ -51,7 +51,7 @@ def test_a_two_queue_worker_killed_between_dequeue_and_start_loses_nothing(sandb
         kill_group(victim)
     assert handed_to_a_worker("script", lost)  # and so it stays, for ever, without the database
 
-    survivor = start_worker(sandbox, ["script", "voice", "render"])
+    survivor = start_worker(sandbox, ["script", "voice", "visuals", "render"])
     try:
         started = time.monotonic()
         assert wait_for(lambda: all_in(Asset, [pk], Asset.State.AWAITING_REVIEW), timeout=GRACE + 40,
@@ -61,7 +61,7 @@ def test_a_two_queue_worker_killed_between_dequeue_and_start_loses_nothing(sandb
         kill_group(survivor)
 
     assert took < GRACE + 40
-    for stage in ("script", "voice", "render"):
+    for stage in ("script", "voice", "visuals", "render"):
         assert list(StageAttempt.objects.filter(asset=pk, stage=stage).values_list("outcome", flat=True)) == [
             "succeeded"], stage
     assert TransitionLog.objects.filter(asset=pk, to_state=Asset.State.VOICING).count() == 1
