@@ -16,7 +16,7 @@ from phantoms.resilience.errors import PermanentError
 from pipeline.media.timeline import beat_spans, cover_timestamp, visual_query
 from pipeline.models import Asset
 from pipeline.providers import get_provider, provider_name
-from pipeline.providers.base import BeatRequest
+from pipeline.providers.base import BeatRequest, VisualsResult
 from pipeline.script_format import Script, fit_to_budget, word_budget
 from pipeline.services.review import approve
 
@@ -114,7 +114,12 @@ class VoiceStage(AssetStage):
         asset.word_timings_source = track.timings_source
         if track.usage:
             asset.usage = {**(asset.usage or {}), "voice": track.usage}
-        self.advance(asset, "voice_done", STAGES["visuals"])
+        visuals = STAGES["visuals"]
+        if visuals.provider(asset).inline:
+            transit(asset, "voice_done", actor="worker")
+            visuals.commit(asset, VisualsResult(visuals=[]), ctx)
+        else:
+            self.advance(asset, "voice_done", visuals)
 
 
 def visual_theme(asset) -> str:

@@ -93,6 +93,9 @@ class VisualsProvider:
     name = ""
     breaker: str | None = None
     rate_limit: str | None = None
+    # A provider with nothing to fetch: the voice stage hands the asset straight to the render in its
+    # own commit, without a visuals job (as an upload answered with a live post needs no poll job).
+    inline = False
 
     def fetch(self, asset, beats: list[BeatRequest], out_dir: Path, *, theme: str) -> VisualsResult:
         """Write one visual per beat under `out_dir` (absolute paths in the result)."""

@@ -3,6 +3,7 @@
 from datetime import timedelta
 from pathlib import Path
 
+import django_rq
 import pytest
 from django.utils import timezone
 
@@ -94,6 +95,18 @@ class TestOffline:
         assert runner.run(VISUALS, asset.pk) == "succeeded"
         asset.refresh_from_db()
         assert asset.visuals == [] and asset.state == Asset.State.RENDERING
+
+    def test_with_plain_visuals_the_voice_hands_straight_to_the_render(self, fast):
+        asset = make_asset(Asset.State.VOICING, providers={"visuals": "plain"})
+        Asset.objects.filter(pk=asset.pk).update(script=script().model_dump(), title="Three scenes")
+
+        assert runner.run(STAGES["voice"], asset.pk) == "succeeded"
+
+        asset.refresh_from_db()
+        assert asset.state == Asset.State.RENDERING and asset.visuals_provider == "plain"
+        assert list(asset.transitions.values_list("to_state", flat=True))[-2:] == ["visualizing", "rendering"]
+        assert django_rq.get_queue("render").count == 1 and django_rq.get_queue("visuals").count == 0
+        assert attempts(asset) == []  # no visuals job ran
 
     def test_a_retry_reuses_the_beats_already_made(self, fast):
         asset = visualizing_asset(fast.MEDIA_ROOT)

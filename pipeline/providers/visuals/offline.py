@@ -40,6 +40,7 @@ class PlainVisuals(VisualsProvider):
     """No per-beat visuals: the render draws the theme's still gradient behind every beat."""
 
     name = "plain"
+    inline = True
 
     def fetch(self, asset, beats: list[BeatRequest], out_dir: Path, *, theme: str) -> VisualsResult:
         theme_palette(theme)  # an unknown theme is refused here too
