@@ -111,8 +111,10 @@ class EditingMixin:
     def platforms_view(self, request, object_id):
         asset = self._asset(request, object_id, change=False)
         editable = asset.state in EDITABLE_STATES and self.has_change_permission(request, asset)
-        platforms = sorted({channel.platform for channel in asset.channels.all()},
-                           key=lambda name: list(LIMITS).index(name))
+        channels = {}
+        for channel in asset.channels.all():
+            channels.setdefault(channel.platform, channel)
+        platforms = sorted((name for name in channels if name in LIMITS), key=lambda name: list(LIMITS).index(name))
         if request.method == "POST":
             if not editable:
                 raise PermissionDenied
@@ -138,6 +140,7 @@ class EditingMixin:
             form = PlatformCopyForm(prefix=platform, initial={"title": title, "caption": caption,
                                                              "hashtags": " ".join(hashtags)})
             cards.append({"platform": platform, "limits": limits, "form": form, "title": title,
+                          "account": channels[platform].name,
                           "caption": caption, "hashtags": hashtags, "text": compose(platform, caption, hashtags),
                           "overridden": asset.platform_copies.filter(platform=platform).exists()})
         return admin_page(self, request, "admin/pipeline/asset/platforms.html", f"Per platform: {asset}",

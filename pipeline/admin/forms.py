@@ -76,7 +76,7 @@ class BeatForm(forms.Form):
                                    help_text="What to show behind it: a change fetches new visuals.")
 
 
-BeatFormSet = forms.formset_factory(BeatForm, extra=0, can_delete=True, min_num=1, validate_min=True, max_num=12,
+BeatFormSet = forms.formset_factory(BeatForm, extra=1, can_delete=True, min_num=1, validate_min=True, max_num=12,
                                     validate_max=True)
 
 
