@@ -236,6 +236,10 @@ LOGGING = {
 # --- Sandbox: where adapters find the sandbox's protocols when PHANTOMS_SANDBOX is on.
 SANDBOX_URL = env.str("PHANTOMS_SANDBOX_URL", default="http://127.0.0.1:8000").rstrip("/")
 SANDBOX_PROCESSING_SECONDS = env.float("SANDBOX_PROCESSING_SECONDS", default=1.0)
+# The sandbox render service: 0 renders every timeline for real with ffmpeg; above 0, each render
+# takes this many seconds and is simulated (a placeholder video of the timeline's length, no
+# encoding), so load shapes (hundreds of renders in flight) can be measured through it.
+SANDBOX_RENDER_SECONDS = env.float("SANDBOX_RENDER_SECONDS", default=0.0)
 # How long a sandbox "timeout" fault holds the request: longer than any client timeout below.
 SANDBOX_TIMEOUT_SECONDS = env.float("SANDBOX_TIMEOUT_SECONDS", default=6.0)
 
@@ -371,9 +375,16 @@ OPENAI_TRANSCRIBE_PRICES = {
     "gpt-4o-transcribe": {"per_minute": 0.006},
     "gpt-4o-mini-transcribe": {"per_minute": 0.003},
 }
-# Remote renders: first poll after RENDER_POLL_INTERVAL, doubling up to RENDER_POLL_MAX_INTERVAL, and
-# given up (dead letter) RENDER_REMOTE_DEADLINE seconds after submission.
-RENDER_POLL_INTERVAL = env.float("RENDER_POLL_INTERVAL", default=2.0)
+# Remote renders: polled just before their ETA (output length x the service's learned speed, seeded
+# by RENDER_EXPECTED_SPEED seconds per second of video), then so that at most RENDER_POLL_LATENESS of
+# a render's age passes between its finish and the poll that sees it, every RENDER_POLL_INTERVAL to
+# RENDER_POLL_MAX_INTERVAL seconds; given up (dead letter) RENDER_REMOTE_DEADLINE seconds after submission.
+RENDER_POLL_INTERVAL = env.float("RENDER_POLL_INTERVAL", default=1.0)
+RENDER_POLL_LATENESS = env.float("RENDER_POLL_LATENESS", default=0.08)
+RENDER_EXPECTED_SPEED = env.float("RENDER_EXPECTED_SPEED", default=1.0)
+# A submission whose answer was lost (timeout after sending, a worker gone) is submitted again only
+# after this long without the service's callback naming the render (pipeline.services.renders).
+RENDER_SUBMIT_GRACE = env.float("RENDER_SUBMIT_GRACE", default=300.0)
 RENDER_POLL_MAX_INTERVAL = env.float("RENDER_POLL_MAX_INTERVAL", default=30.0)
 RENDER_REMOTE_DEADLINE = env.int("RENDER_REMOTE_DEADLINE", default=1800)
 RENDER_DOWNLOAD_TIMEOUT = env.float("RENDER_DOWNLOAD_TIMEOUT", default=120.0)
