@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 
 from phantoms.local_secrets import local_secret
 
@@ -18,6 +19,10 @@ env = environ.Env(
 # No secret has a known default: unset, each one is generated once per installation and kept in
 # VAR_DIR/secrets/ (make demo, tests, development). phantoms.production refuses to start without them.
 SECRET_KEY = env.str("SECRET_KEY", default="") or local_secret(VAR_DIR, "secret_key")
+# Platform tokens are encrypted at rest with this key list (phantoms.encryption): the first key
+# encrypts, all of them decrypt. A comma-separated list of Fernet keys.
+TOKEN_KEYS = env.list("PHANTOMS_TOKEN_KEYS", default=[]) or [
+    local_secret(VAR_DIR, "token_key", make=lambda: Fernet.generate_key().decode())]
 DEBUG = env.bool("DEBUG")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 
@@ -42,6 +47,7 @@ INSTALLED_APPS = [
     "phantoms.engine",
     "pipeline",
     "publishing",
+    "connections",
     "analytics",
     # Always installed so its ledger table exists everywhere; served only when PHANTOMS_SANDBOX is on.
     "sandbox",
@@ -274,6 +280,32 @@ PLATFORM_BASE_URLS = {
     platform: env.str(f"{platform.upper()}_BASE_URL", default=f"{SANDBOX_URL}/sandbox/platforms/{platform}")
     for platform in ("youtube", "tiktok", "instagram", "x")
 }
+# --- Connecting accounts (connections/): each platform's authorization server, by host. Unset, a
+# host is the sandbox's imitation of it; production sets the real ones (README, "Connecting accounts").
+OAUTH_REAL_HOSTS = {
+    "youtube": {"accounts": "https://accounts.google.com", "oauth2": "https://oauth2.googleapis.com",
+                "api": "https://www.googleapis.com"},
+    "tiktok": {"www": "https://www.tiktok.com", "open": "https://open.tiktokapis.com"},
+    "instagram": {"www": "https://www.instagram.com", "api": "https://api.instagram.com",
+                  "graph": "https://graph.instagram.com"},
+    "x": {"twitter": "https://x.com", "api": "https://api.x.com"},
+}
+OAUTH_HOSTS = {
+    platform: {host: env.str(f"{platform.upper()}_OAUTH_{host.upper()}_URL",
+                             default=f"{SANDBOX_URL}/sandbox/oauth/{platform}/{host}").rstrip("/")
+               for host in hosts}
+    for platform, hosts in OAUTH_REAL_HOSTS.items()
+}
+# The app's client credentials per platform (YOUTUBE_CLIENT_ID / YOUTUBE_CLIENT_SECRET, ...).
+OAUTH_CLIENTS = {
+    platform: (env.str(f"{platform.upper()}_CLIENT_ID", default=f"phantoms-sandbox-{platform}"),
+               env.str(f"{platform.upper()}_CLIENT_SECRET", default="sandbox-key"))
+    for platform in OAUTH_REAL_HOSTS
+}
+# A connect flow must come back from the platform within this many seconds.
+OAUTH_AUTHORIZATION_TIMEOUT = env.int("OAUTH_AUTHORIZATION_TIMEOUT", default=600)
+# A publication whose channel needs reconnecting waits this long between looks (reconnecting wakes it at once).
+OAUTH_REAUTH_RECHECK = env.float("OAUTH_REAUTH_RECHECK", default=3600.0)
 # Client timeouts in seconds, per call kind.
 HTTP_TIMEOUTS = {"connect": 3.0, "read": env.float("HTTP_READ_TIMEOUT", default=3.0)}
 RENDER_FONT = env.str("RENDER_FONT", default="")  # empty: search the project's and the OS's fonts

@@ -78,3 +78,7 @@ class SandboxRender(models.Model):
 
     def __str__(self) -> str:
         return f"render {self.render_id} ({self.status})"
+
+
+# The sandbox's authorization servers keep their grants and tokens in their own module.
+from sandbox.oauth.models import OAuthGrant, OAuthToken  # noqa: E402, F401
