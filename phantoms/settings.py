@@ -339,7 +339,9 @@ STAGE_RETRY_WINDOWS = {
 BACKOFF_BASE = env.float("PHANTOMS_BACKOFF_BASE", default=2.0)
 BACKOFF_CAP = env.float("PHANTOMS_BACKOFF_CAP", default=300.0)
 # Metric readbacks after publishing, seconds from publication (1 h, 24 h, 7 d).
-METRIC_READBACK_OFFSETS = env.list("PHANTOMS_METRIC_OFFSETS", cast=int, default=[3600, 86400, 604800])
+# Readings after publishing, in seconds; unset: +1 h, +6 h, +24 h, +72 h, +7 d, then daily to 30 d
+# (analytics.services.default_offsets). A channel's own ReadingSchedule overrides both.
+METRIC_READBACK_OFFSETS = env.list("PHANTOMS_METRIC_OFFSETS", cast=int, default=None)
 # Approve automatically as soon as a render is ready (benchmarks and unattended demos only).
 AUTO_APPROVE = env.bool("PHANTOMS_AUTO_APPROVE", default=False)
 
@@ -364,6 +366,14 @@ RATE_LIMITS = {
     "instagram": (env.int("RATE_INSTAGRAM_PER_DAY", default=50), 86400),
     "youtube": (env.int("RATE_YOUTUBE_PER_DAY", default=6), 86400),
     "x": (env.int("RATE_X_PER_15_MINUTES", default=50), 900),
+    # Metric reads, one token per platform call (a batch of posts is one call). YouTube: 10,000 quota
+    # units a day per project by default and videos.list costs 1, so half is left for uploads;
+    # TikTok: /v2/video/query/ allows 600 a minute; Instagram Graph: 200 calls an hour per user;
+    # X: post lookup is metered per 15 minutes, and its tiers differ, so the default is low.
+    "youtube_metrics": (env.int("RATE_YOUTUBE_METRICS_PER_DAY", default=5000), 86400),
+    "tiktok_metrics": (env.int("RATE_TIKTOK_METRICS_PER_MINUTE", default=600), 60),
+    "instagram_metrics": (env.int("RATE_INSTAGRAM_METRICS_PER_HOUR", default=200), 3600),
+    "x_metrics": (env.int("RATE_X_METRICS_PER_15_MINUTES", default=15), 900),
 }
 RENDER_TIMEOUT = env.int("RENDER_TIMEOUT", default=600)
 # Platforms: how often to look at a post that is still processing, and when to give up and ask a person.
