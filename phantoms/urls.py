@@ -11,6 +11,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("admin/dashboard/", views.admin_dashboard, name="admin-dashboard"),
     path("admin/rq/", include((queue_dashboard.urlpatterns(), "django_rq"))),
     path("admin/", admin.site.urls),
     path("api/", include("phantoms.api_urls")),
