@@ -134,6 +134,9 @@ class EditingMixin:
                     messages.success(request, f"{LIMITS[platform].label}: saved.")
                     return HttpResponseRedirect(f"{request.path}#platform-{platform}")
         cards = []
+        # One query for every platform's override (platform_copy reads the prefetched list).
+        asset = Asset.objects.prefetch_related("platform_copies").get(pk=asset.pk)
+        overridden = {copy.platform for copy in asset.platform_copies.all()}
         for platform in platforms:
             title, caption, hashtags = platform_copy(asset, platform)
             limits = LIMITS[platform]
@@ -142,6 +145,6 @@ class EditingMixin:
             cards.append({"platform": platform, "limits": limits, "form": form, "title": title,
                           "account": channels[platform].name,
                           "caption": caption, "hashtags": hashtags, "text": compose(platform, caption, hashtags),
-                          "overridden": asset.platform_copies.filter(platform=platform).exists()})
+                          "overridden": platform in overridden})
         return admin_page(self, request, "admin/pipeline/asset/platforms.html", f"Per platform: {asset}",
                           original=asset, cards=cards, editable=editable)
