@@ -46,9 +46,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from sandbox import faults
 from sandbox.models import SandboxObject, SandboxPost
-from sandbox.views.platforms import metrics_at
+from sandbox.views.platforms.legacy import metrics_at
 
-from . import state
+from . import stored as state
 
 TARGET = "x"
 WINDOW = 15 * 60

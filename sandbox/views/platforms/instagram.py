@@ -49,9 +49,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from sandbox import faults
 from sandbox.models import SandboxObject, SandboxPost
-from sandbox.views.platforms import metrics_at
+from sandbox.views.platforms.legacy import metrics_at
 
-from . import state
+from . import stored as state
 
 TARGET = "instagram"
 CONTAINER_LIFETIME = 24 * 3600
