@@ -60,12 +60,14 @@ def redeem_code(*, platform, client_id, code, redirect_uri, code_verifier=None) 
         if token is None:
             raise OAuthFault("invalid_grant", "The authorization code is invalid.")
         grant = token.grant
-        if token.spent_at is not None:
-            # A replayed code: refuse it and revoke what it was exchanged for.
-            revoke_grant(grant)
-            raise OAuthFault("invalid_grant", "The authorization code has already been used.")
-        token.spent_at = now
-        token.save(update_fields=["spent_at"])
+        replayed = token.spent_at is not None
+        if not replayed:
+            token.spent_at = now
+            token.save(update_fields=["spent_at"])
+    if replayed:
+        # A replayed code: refuse it and revoke what it was exchanged for.
+        revoke_grant(grant)
+        raise OAuthFault("invalid_grant", "The authorization code has already been used.")
     if grant.revoked_at or (token.expires_at and token.expires_at <= now):
         raise OAuthFault("invalid_grant", "The authorization code has expired.")
     if grant.client_id != client_id:
