@@ -242,6 +242,10 @@ LOGGING = {
 # --- Sandbox: where adapters find the sandbox's protocols when PHANTOMS_SANDBOX is on.
 SANDBOX_URL = env.str("PHANTOMS_SANDBOX_URL", default="http://127.0.0.1:8000").rstrip("/")
 SANDBOX_PROCESSING_SECONDS = env.float("SANDBOX_PROCESSING_SECONDS", default=1.0)
+# The sandbox render service: 0 renders every timeline for real with ffmpeg; above 0, each render
+# takes this many seconds and is simulated (a placeholder video of the timeline's length, no
+# encoding), so load shapes (hundreds of renders in flight) can be measured through it.
+SANDBOX_RENDER_SECONDS = env.float("SANDBOX_RENDER_SECONDS", default=0.0)
 # How long a sandbox "timeout" fault holds the request: longer than any client timeout below.
 SANDBOX_TIMEOUT_SECONDS = env.float("SANDBOX_TIMEOUT_SECONDS", default=6.0)
 
@@ -335,7 +339,9 @@ STAGE_RETRY_WINDOWS = {
 BACKOFF_BASE = env.float("PHANTOMS_BACKOFF_BASE", default=2.0)
 BACKOFF_CAP = env.float("PHANTOMS_BACKOFF_CAP", default=300.0)
 # Metric readbacks after publishing, seconds from publication (1 h, 24 h, 7 d).
-METRIC_READBACK_OFFSETS = env.list("PHANTOMS_METRIC_OFFSETS", cast=int, default=[3600, 86400, 604800])
+# Readings after publishing, in seconds; unset: +1 h, +6 h, +24 h, +72 h, +7 d, then daily to 30 d
+# (analytics.services.default_offsets). A channel's own ReadingSchedule overrides both.
+METRIC_READBACK_OFFSETS = env.list("PHANTOMS_METRIC_OFFSETS", cast=int, default=None)
 # Approve automatically as soon as a render is ready (benchmarks and unattended demos only).
 AUTO_APPROVE = env.bool("PHANTOMS_AUTO_APPROVE", default=False)
 
@@ -360,6 +366,14 @@ RATE_LIMITS = {
     "instagram": (env.int("RATE_INSTAGRAM_PER_DAY", default=50), 86400),
     "youtube": (env.int("RATE_YOUTUBE_PER_DAY", default=6), 86400),
     "x": (env.int("RATE_X_PER_15_MINUTES", default=50), 900),
+    # Metric reads, one token per platform call (a batch of posts is one call). YouTube: 10,000 quota
+    # units a day per project by default and videos.list costs 1, so half is left for uploads;
+    # TikTok: /v2/video/query/ allows 600 a minute; Instagram Graph: 200 calls an hour per user;
+    # X: post lookup is metered per 15 minutes, and its tiers differ, so the default is low.
+    "youtube_metrics": (env.int("RATE_YOUTUBE_METRICS_PER_DAY", default=5000), 86400),
+    "tiktok_metrics": (env.int("RATE_TIKTOK_METRICS_PER_MINUTE", default=600), 60),
+    "instagram_metrics": (env.int("RATE_INSTAGRAM_METRICS_PER_HOUR", default=200), 3600),
+    "x_metrics": (env.int("RATE_X_METRICS_PER_15_MINUTES", default=15), 900),
 }
 RENDER_TIMEOUT = env.int("RENDER_TIMEOUT", default=600)
 # Platforms: how often to look at a post that is still processing, and when to give up and ask a person.
@@ -403,9 +417,16 @@ OPENAI_TRANSCRIBE_PRICES = {
     "gpt-4o-transcribe": {"per_minute": 0.006},
     "gpt-4o-mini-transcribe": {"per_minute": 0.003},
 }
-# Remote renders: first poll after RENDER_POLL_INTERVAL, doubling up to RENDER_POLL_MAX_INTERVAL, and
-# given up (dead letter) RENDER_REMOTE_DEADLINE seconds after submission.
-RENDER_POLL_INTERVAL = env.float("RENDER_POLL_INTERVAL", default=2.0)
+# Remote renders: polled just before their ETA (output length x the service's learned speed, seeded
+# by RENDER_EXPECTED_SPEED seconds per second of video), then so that at most RENDER_POLL_LATENESS of
+# a render's age passes between its finish and the poll that sees it, every RENDER_POLL_INTERVAL to
+# RENDER_POLL_MAX_INTERVAL seconds; given up (dead letter) RENDER_REMOTE_DEADLINE seconds after submission.
+RENDER_POLL_INTERVAL = env.float("RENDER_POLL_INTERVAL", default=1.0)
+RENDER_POLL_LATENESS = env.float("RENDER_POLL_LATENESS", default=0.08)
+RENDER_EXPECTED_SPEED = env.float("RENDER_EXPECTED_SPEED", default=1.0)
+# A submission whose answer was lost (timeout after sending, a worker gone) is submitted again only
+# after this long without the service's callback naming the render (pipeline.services.renders).
+RENDER_SUBMIT_GRACE = env.float("RENDER_SUBMIT_GRACE", default=300.0)
 RENDER_POLL_MAX_INTERVAL = env.float("RENDER_POLL_MAX_INTERVAL", default=30.0)
 RENDER_REMOTE_DEADLINE = env.int("RENDER_REMOTE_DEADLINE", default=1800)
 RENDER_DOWNLOAD_TIMEOUT = env.float("RENDER_DOWNLOAD_TIMEOUT", default=120.0)

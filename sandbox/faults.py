@@ -238,9 +238,10 @@ def _timed_out(target: str) -> HttpResponse:
 def apply_faults(target: str, request=None, *, on_accept=None) -> HttpResponse | None:
     """Count the call and return the faulted response, or None to let the view answer normally.
 
-    `on_accept` is passed only by platform post creation: an accept_then_timeout fault calls it
-    (recording the post) before holding the response past the client's timeout. Other platform
-    calls ignore that fault; for non-platform targets it behaves as a plain timeout.
+    `on_accept` is passed by platform post creation and by the render service's create call: an
+    accept_then_timeout fault calls it (recording the post, starting the render) before holding the
+    response past the client's timeout. Other platform calls ignore that fault; for other targets,
+    or an invalid render, it behaves as a plain timeout.
     """
     _check_target(target)
     count_call(target)

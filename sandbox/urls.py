@@ -1,7 +1,7 @@
 """Mounted by the project at /sandbox/; phantoms.middleware.sandbox_gate refuses it unless PHANTOMS_SANDBOX."""
 
 from django.apps import apps
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 app_name = "sandbox"
 
@@ -9,6 +9,8 @@ PLATFORM = r"(?P<platform>youtube|tiktok|instagram|x)"
 
 if apps.is_installed("sandbox"):
     from .oauth import views as oauth
+    from .platforms import instagram as instagram_protocol
+    from .platforms import x as x_protocol
     from .views import openai, openai_images, pexels, platforms, render
 
     urlpatterns = [
@@ -19,6 +21,9 @@ if apps.is_installed("sandbox"):
                 name="platform-post-metrics"),
         re_path(rf"^platforms/{PLATFORM}/watch/(?P<remote_id>[\w-]+)$", platforms.watch,
                 name="platform-watch"),
+        # The real wire protocols, one module per platform (docs/platforms.md).
+        path("platforms/instagram/", include(instagram_protocol.urlpatterns)),
+        path("platforms/x/", include(x_protocol.urlpatterns)),
         path("openai/v1/responses", openai.responses, name="openai-responses"),
         path("openai/v1/chat/completions", openai.chat_completions, name="openai-chat-completions"),
         path("openai/v1/audio/speech", openai.speech, name="openai-speech"),

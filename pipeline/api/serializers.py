@@ -1,3 +1,6 @@
+from pathlib import Path
+
+from django.conf import settings
 from rest_framework import serializers
 
 from accounts import scoping
@@ -6,6 +9,7 @@ from phantoms.engine.api.serializers import StageAttemptSerializer, TransitionSe
 from pipeline.media.motion import THEMES
 from pipeline.models import Asset
 from pipeline.services.briefs import MAX_WORD_LENGTH, BriefError, validate_brief_text, validate_providers
+from pipeline.services.signed_media import signed_url
 from publishing.api.serializers import PublicationSerializer
 from publishing.models import Channel
 from publishing.selectors import channels_for
@@ -26,11 +30,19 @@ class AssetSerializer(serializers.ModelSerializer):
                   "updated_at"]
         read_only_fields = fields
 
+    def _signed(self, field) -> str | None:
+        """Media is private: API clients get a signed, expiring link (SIGNED_MEDIA_MAX_AGE) to the file."""
+        if not field:
+            return None
+        request = self.context.get("request")
+        base = request.build_absolute_uri("/") if request is not None else settings.PHANTOMS_PUBLIC_URL or "/"
+        return signed_url(Path(settings.MEDIA_ROOT) / field.name, base=base)
+
     def get_video_url(self, asset) -> str | None:
-        return asset.video.url if asset.video else None
+        return self._signed(asset.video)
 
     def get_cover_url(self, asset) -> str | None:
-        return asset.cover.url if asset.cover else None
+        return self._signed(asset.cover)
 
 
 class AssetDetailSerializer(AssetSerializer):

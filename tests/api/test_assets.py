@@ -26,7 +26,8 @@ def results(response) -> list[dict]:
 
 @pytest.mark.parametrize(("method", "path"), [
     ("get", "/api/assets/"), ("post", "/api/assets/"), ("get", "/api/publications/"),
-    ("get", "/api/dead-letters/"), ("get", "/api/breakers/"), ("get", "/api/metrics/"),
+    ("get", "/api/dead-letters/"), ("get", "/api/breakers/"), ("get", "/api/status/"),
+    ("get", "/api/metrics/"), ("get", "/api/rollups/"),
     ("post", "/api/assets/1/approve/"),
 ])
 def test_every_endpoint_needs_a_token(method, path):
