@@ -11,14 +11,10 @@ from django.urls import reverse
 from tests.factories import make_team, make_user
 
 
-def point_oauth_at(settings, url: str):
-    settings.OAUTH_HOSTS = {platform: {host: f"{url}/sandbox/oauth/{platform}/{host}" for host in hosts}
-                            for platform, hosts in settings.OAUTH_REAL_HOSTS.items()}
-
-
 @pytest.fixture
 def oauth_sandbox(sandbox, settings):
-    point_oauth_at(settings, sandbox)
+    """With the sandbox on, every authorization server is the sandbox's (connections.providers.base.hosts)."""
+    settings.OAUTH_HOSTS = {}
     return sandbox
 
 
