@@ -128,3 +128,16 @@ def revoke_grant(grant: OAuthGrant) -> None:
     if grant.revoked_at is None:
         OAuthGrant.objects.filter(pk=grant.pk).update(revoked_at=timezone.now())
         grant.revoked_at = timezone.now()
+
+
+def refused(value: str) -> bool:
+    """True for an access token this sandbox issued that no longer works (expired, revoked).
+
+    Tokens it never issued (fixtures' "sandbox-token") are not its business: the imitations accept them.
+    """
+    if not value:
+        return False
+    token = OAuthToken.objects.select_related("grant").filter(value=value, kind=OAuthToken.Kind.ACCESS).first()
+    if token is None:
+        return False
+    return token.grant.revoked_at is not None or (token.expires_at is not None and token.expires_at <= timezone.now())

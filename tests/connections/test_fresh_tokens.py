@@ -189,3 +189,17 @@ def test_disconnect_revokes_at_the_platform_and_deletes_here(oauth_sandbox, admi
         assert OAuthGrant.objects.get().revoked_at is not None and not accepted(platform, token)
     else:
         assert "Instagram has no revocation" in texts[0]
+
+
+def test_the_platform_apis_refuse_an_expired_token_and_take_the_refreshed_one(oauth_sandbox, admin_client):
+    """The sandbox's X API (a platform imitation) knows the tokens its authorization server issued."""
+    import httpx
+
+    channel, connection = connected(admin_client, "x")
+    url = f"{oauth_sandbox}/sandbox/platforms/x/2/users/me"
+    old = connection.access_token.reveal()
+    assert httpx.get(url, headers={"Authorization": f"Bearer {old}"}).status_code != 401
+    expire(connection)
+    assert httpx.get(url, headers={"Authorization": f"Bearer {old}"}).status_code == 401
+    fresh = services.access_token(Channel.objects.get(pk=channel.pk))
+    assert httpx.get(url, headers={"Authorization": f"Bearer {fresh}"}).status_code != 401
