@@ -158,6 +158,23 @@ def _store(provider, request, tokens: TokenSet, account, granted, missing, user)
                      resumed=resumed)
 
 
+def store_tokens(channel: Channel, tokens: TokenSet) -> Connection:
+    """Keep tokens obtained outside the admin's flow (the demo's sandbox accounts, fixtures) for a channel."""
+    provider = provider_for(channel.platform)
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().filter(channel=channel).first() or Connection(
+            channel=channel)
+        _apply(connection, tokens)
+        granted = tokens.scopes if tokens.scopes is not None else list(provider.scopes)
+        connection.scopes, connection.missing_scopes = granted, provider.missing(granted)
+        connection.status, connection.last_error = Connection.Status.CONNECTED, ""
+        connection.refreshed_at = timezone.now()
+        connection.generation = (connection.generation or 0) + 1
+        connection.save()
+        _wake_publications(channel)
+    return connection
+
+
 def _apply(connection: Connection, tokens: TokenSet):
     now = timezone.now()
     connection.access_token = tokens.access_token

@@ -74,3 +74,21 @@ def test_a_bad_key_is_named_by_position_and_not_echoed():
     with pytest.raises(ImproperlyConfigured):
         parse_keys("")
     assert decrypt(encrypt(Secret(TOKEN))).reveal() == TOKEN and encrypt("") == ""
+
+
+def test_pasted_plaintext_tokens_move_into_the_encrypted_store(transactional_db):
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(db)
+    before = [("connections", "0001_connected_accounts"), ("publishing", "0003_channel_team")]
+    executor.migrate(before)
+    old_apps = executor.loader.project_state(before).apps
+    channel = old_apps.get_model("publishing", "Channel").objects.create(
+        platform="youtube", name="Pasted", account_id="UC-pasted", access_token=TOKEN)
+
+    executor = MigrationExecutor(db)
+    executor.migrate([("connections", "0002_channel_tokens_encrypted")])
+    moved = executor.loader.project_state([("connections", "0002_channel_tokens_encrypted")]).apps.get_model(
+        "connections", "Connection").objects.get(channel_id=channel.pk)
+    assert moved.access_token.reveal() == TOKEN and TOKEN not in raw(moved.pk)
+    MigrationExecutor(db).migrate(MigrationExecutor(db).loader.graph.leaf_nodes())
