@@ -285,8 +285,9 @@ PLATFORM_BASE_URLS = {
     platform: env.str(f"{platform.upper()}_BASE_URL") for platform in PLATFORM_NAMES
     if env.str(f"{platform.upper()}_BASE_URL", default="")
 }
-# --- Connecting accounts (connections/): each platform's authorization server, by host. Unset, a
-# host is the sandbox's imitation of it; production sets the real ones (README, "Connecting accounts").
+# --- Connecting accounts (connections/): each platform's authorization server, by host. A host set
+# as <PLATFORM>_OAUTH_<HOST>_URL is used as given; unset, it is the sandbox's imitation of that host
+# when PHANTOMS_SANDBOX is on and the platform's real host otherwise (README, "Connecting accounts").
 OAUTH_REAL_HOSTS = {
     "youtube": {"accounts": "https://accounts.google.com", "oauth2": "https://oauth2.googleapis.com",
                 "api": "https://www.googleapis.com"},
@@ -296,9 +297,8 @@ OAUTH_REAL_HOSTS = {
     "x": {"twitter": "https://x.com", "api": "https://api.x.com"},
 }
 OAUTH_HOSTS = {
-    platform: {host: env.str(f"{platform.upper()}_OAUTH_{host.upper()}_URL",
-                             default=f"{SANDBOX_URL}/sandbox/oauth/{platform}/{host}").rstrip("/")
-               for host in hosts}
+    platform: {host: env.str(f"{platform.upper()}_OAUTH_{host.upper()}_URL").rstrip("/") for host in hosts
+               if env.str(f"{platform.upper()}_OAUTH_{host.upper()}_URL", default="")}
     for platform, hosts in OAUTH_REAL_HOSTS.items()
 }
 # The app's client credentials per platform (YOUTUBE_CLIENT_ID / YOUTUBE_CLIENT_SECRET, ...).
