@@ -370,14 +370,18 @@ RATE_LIMITS = {
     # Each platform's own pacing per account (its registration), overridable as RATE_<NAME>_CALLS.
     **{platform: (env.int(f"RATE_{platform.upper()}_CALLS", default=_platform_registry.get(platform).rate_limit[0]),
                   _platform_registry.get(platform).rate_limit[1]) for platform in PLATFORM_NAMES},
-    # Metric reads, one token per platform call (a batch of posts is one call). YouTube: 10,000 quota
-    # units a day per project by default and videos.list costs 1, so half is left for uploads;
-    # TikTok: /v2/video/query/ allows 600 a minute; Instagram Graph: 200 calls an hour per user;
-    # X: post lookup is metered per 15 minutes, and its tiers differ, so the default is low.
-    "youtube_metrics": (env.int("RATE_YOUTUBE_METRICS_PER_DAY", default=5000), 86400),
-    "tiktok_metrics": (env.int("RATE_TIKTOK_METRICS_PER_MINUTE", default=600), 60),
-    "instagram_metrics": (env.int("RATE_INSTAGRAM_METRICS_PER_HOUR", default=200), 3600),
-    "x_metrics": (env.int("RATE_X_METRICS_PER_15_MINUTES", default=15), 900),
+    # Metric reads, one token per platform call (a batch of posts is one call), as `<name>_metrics`,
+    # overridable as RATE_<NAME>_METRICS_CALLS. YouTube: 10,000 quota units a day per project by default
+    # and videos.list costs 1, so half is left for uploads; TikTok: /v2/video/query/ allows 600 a minute;
+    # Instagram Graph: 200 calls an hour per user; X: post lookup is metered per 15 minutes and its tiers
+    # differ, so the default is low; another platform: 60 a minute until its package says otherwise.
+    **{f"{platform}_metrics": (env.int(f"RATE_{platform.upper()}_METRICS_CALLS", default=calls), period)
+       for platform, (calls, period) in {
+           **dict.fromkeys(PLATFORM_NAMES, (60, 60)),
+           **{name: limit for name, limit in {"youtube": (5000, 86400), "tiktok": (600, 60),
+                                              "instagram": (200, 3600), "x": (15, 900)}.items()
+              if name in PLATFORM_NAMES},
+       }.items()},
 }
 RENDER_TIMEOUT = env.int("RENDER_TIMEOUT", default=600)
 # Platforms: how often to look at a post that is still processing, and when to give up and ask a person.
