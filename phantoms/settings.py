@@ -468,3 +468,16 @@ RENDER_TRANSITION = env.str("RENDER_TRANSITION", default="auto")
 RENDER_TRANSITION_SECONDS = env.float("RENDER_TRANSITION_SECONDS", default=0.4)
 # An optional music bed, ducked under the voice (a path under MEDIA_ROOT or absolute).
 RENDER_MUSIC = env.str("RENDER_MUSIC", default="")
+
+# --- Notifications (pipeline.services.notify): approvers hear of assets awaiting review, operators of
+# dead letters and publications that need attention; one message per person per batch.
+NOTIFY_BATCH_MINUTES = env.int("PHANTOMS_NOTIFY_BATCH_MINUTES", default=10)
+# Optional chat webhook (Slack/Mattermost-style incoming webhook: a JSON body with "text"); empty: email only.
+NOTIFY_WEBHOOK_URL = env.str("PHANTOMS_NOTIFY_WEBHOOK_URL", default="")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Phantoms <phantoms@localhost>")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 
 from phantoms.admin import RelatedInTeamFilter, TeamScopedMixin, badge, external_link
 from phantoms.engine.admin import HistoryInline, StageAttemptInline, TransitionLogInline
+from pipeline.admin.editing import EditingMixin
 from pipeline.admin.forms import BriefForm
 from pipeline.admin.review import ReviewActionsMixin, render_preview
 from pipeline.models import Asset
@@ -31,7 +32,7 @@ class PublicationInline(HistoryInline):
 
 
 @admin.register(Asset)
-class AssetAdmin(TeamScopedMixin, ReviewActionsMixin, admin.ModelAdmin):
+class AssetAdmin(TeamScopedMixin, EditingMixin, ReviewActionsMixin, admin.ModelAdmin):
     list_display = ("id", "state_badge", "title_or_brief", "channel_list", "failed_stage", "attempts",
                     "progress", "created_at")
     list_display_links = ("id", "title_or_brief")
