@@ -6,6 +6,7 @@ from phantoms.admin import RelatedInTeamFilter, TeamScopedMixin, badge, external
 from phantoms.engine.admin import HistoryInline, StageAttemptInline, TransitionLogInline
 from pipeline.admin.forms import BriefForm
 from pipeline.admin.review import ReviewActionsMixin, render_preview
+from pipeline.admin.schedule import ScheduleMixin
 from pipeline.models import Asset
 from pipeline.selectors import editable_fields, may_delete
 from pipeline.services.briefs import BriefError, submit_brief
@@ -31,7 +32,7 @@ class PublicationInline(HistoryInline):
 
 
 @admin.register(Asset)
-class AssetAdmin(TeamScopedMixin, ReviewActionsMixin, admin.ModelAdmin):
+class AssetAdmin(TeamScopedMixin, ScheduleMixin, ReviewActionsMixin, admin.ModelAdmin):
     list_display = ("id", "state_badge", "title_or_brief", "channel_list", "failed_stage", "attempts",
                     "progress", "created_at")
     list_display_links = ("id", "title_or_brief")
