@@ -38,7 +38,7 @@ class ChannelForm(forms.ModelForm):
             slots.zone(self.cleaned_data.get("timezone") or "")
         except slots.SlotError as exc:
             raise forms.ValidationError(exc.problem)
-        return self.cleaned_data.get("timezone")
+        return self.cleaned_data.get("timezone") or "UTC"
 
     def clean(self):
         cleaned = super().clean()

@@ -28,7 +28,8 @@ class Channel(models.Model):
         max_length=500, blank=True,
         help_text='When posts go out by default, in the channel\'s time zone: e.g. "mon-fri 09:00, sat 11:30, 18:00" '
                   "(a time alone means every day). Empty: no default slots.")
-    timezone = models.CharField(max_length=64, default="UTC", help_text="The time zone of the posting slots (IANA).")
+    timezone = models.CharField(max_length=64, default="UTC", blank=True,
+                                help_text="The time zone of the posting slots (IANA, e.g. Europe/Paris); empty: UTC.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,5 +1,6 @@
 """Live progress: what the asset page and list poll (stage, render %, queue position, retries, waits, ETA)."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from phantoms.engine.models import StageAttempt
 from pipeline.models import Asset
 from pipeline.progress import asset_progress
 from pipeline.stages import STAGES
-from tests.admin.factories import make_asset
+from tests.admin.factories import make_asset, make_staff
 from tests.factories import make_team
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +72,9 @@ def test_the_next_retry_and_a_breaker_wait_are_shown():
     assert p["wait"].startswith("breaker open: breaker 'openai' is open") and p["waiting_until"] == later
 
 
-def test_the_page_and_list_partials_poll_while_an_asset_moves_and_stop_after(admin_client):
+def test_the_page_and_list_partials_poll_while_an_asset_moves_and_stop_after(client):
+    admin_client = client  # a member of the default team only: another team's asset is absent
+    admin_client.force_login(make_staff(perms=["pipeline.view_asset", "pipeline.change_asset"]))
     moving = make_asset(Asset.State.RENDERING, with_media=False)
     Asset.objects.filter(pk=moving.pk).update(render_progress=0.6)
     resting = make_asset(Asset.State.AWAITING_REVIEW)
@@ -84,7 +87,8 @@ def test_the_page_and_list_partials_poll_while_an_asset_moves_and_stop_after(adm
     assert admin_client.get(reverse("admin:pipeline_asset_progress", args=[resting.pk])).status_code == 286
 
     changelist = admin_client.get(reverse("admin:pipeline_asset_changelist")).content.decode()
-    assert f'id="progress-{moving.pk}"' in changelist and f"?ids={moving.pk}," in changelist
+    polled = re.search(r'hx-get="/admin/pipeline/asset/progress/\?ids=([0-9,]*)"', changelist).group(1)
+    assert f'id="progress-{moving.pk}"' in changelist and polled.split(",") == [str(moving.pk), ""]
     cells = admin_client.get(reverse("admin:pipeline_asset_progress_list"),
                              {"ids": f"{moving.pk},{resting.pk},{elsewhere.pk}"})
     assert cells.status_code == 200
