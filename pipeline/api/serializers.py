@@ -1,3 +1,4 @@
+from django.core.files.storage import default_storage
 from rest_framework import serializers
 
 from accounts import scoping
@@ -31,6 +32,45 @@ class AssetSerializer(serializers.ModelSerializer):
 
     def get_cover_url(self, asset) -> str | None:
         return asset.cover.url if asset.cover else None
+
+
+# The list's representation: what a table of assets shows, without the script, usage, visuals and
+# review notes (the detail has them, with attempts, transitions and publications). Read with
+# `values()` (pipeline.selectors.asset_list_page) and built here without model instances: the list
+# never loads render_spec or word_timings, and 200 rows cost about what reading them costs.
+LIST_FIELDS = ["id", "team", "title", "brief", "channels", "target_duration_seconds", "state", "failed_stage",
+               "attempts", "last_error", "video_url", "video_duration", "cover_url", "render_progress",
+               "created_at", "updated_at"]
+
+
+class AssetListSerializer(AssetSerializer):
+    """The list's shape, for the schema and for one asset; lists are built by `list_rows` to the same shape."""
+
+    class Meta(AssetSerializer.Meta):
+        fields = LIST_FIELDS
+        read_only_fields = fields
+
+
+def _datetime(value):
+    # As DRF's DateTimeField writes it under TIME_ZONE = "UTC".
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def list_rows(rows: list[dict], channels: dict[int, list[int]]) -> list[dict]:
+    """`values()` rows (pipeline.selectors.LIST_COLUMNS) in the list's representation."""
+    url = default_storage.url
+    return [{
+        "id": row["id"], "team": row["team_id"], "title": row["title"], "brief": row["brief"],
+        "channels": channels.get(row["id"], []), "target_duration_seconds": row["target_duration_seconds"],
+        "state": row["state"], "failed_stage": row["failed_stage"], "attempts": row["attempts"],
+        "last_error": row["last_error"], "video_url": url(row["video"]) if row["video"] else None,
+        "video_duration": row["video_duration"], "cover_url": url(row["cover"]) if row["cover"] else None,
+        "render_progress": row["render_progress"], "created_at": _datetime(row["created_at"]),
+        "updated_at": _datetime(row["updated_at"]),
+    } for row in rows]
 
 
 class AssetDetailSerializer(AssetSerializer):
