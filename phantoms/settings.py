@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 
 from phantoms.local_secrets import local_secret
 
@@ -18,6 +19,10 @@ env = environ.Env(
 # No secret has a known default: unset, each one is generated once per installation and kept in
 # VAR_DIR/secrets/ (make demo, tests, development). phantoms.production refuses to start without them.
 SECRET_KEY = env.str("SECRET_KEY", default="") or local_secret(VAR_DIR, "secret_key")
+# Platform tokens are encrypted at rest with this key list (phantoms.encryption): the first key
+# encrypts, all of them decrypt. A comma-separated list of Fernet keys.
+TOKEN_KEYS = env.list("PHANTOMS_TOKEN_KEYS", default=[]) or [
+    local_secret(VAR_DIR, "token_key", make=lambda: Fernet.generate_key().decode())]
 DEBUG = env.bool("DEBUG")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 
@@ -42,6 +47,7 @@ INSTALLED_APPS = [
     "phantoms.engine",
     "pipeline",
     "publishing",
+    "connections",
     "analytics",
     # Always installed so its ledger table exists everywhere; served only when PHANTOMS_SANDBOX is on.
     "sandbox",
@@ -274,6 +280,32 @@ PLATFORM_BASE_URLS = {
     platform: env.str(f"{platform.upper()}_BASE_URL", default=f"{SANDBOX_URL}/sandbox/platforms/{platform}")
     for platform in ("youtube", "tiktok", "instagram", "x")
 }
+# --- Connecting accounts (connections/): each platform's authorization server, by host. Unset, a
+# host is the sandbox's imitation of it; production sets the real ones (README, "Connecting accounts").
+OAUTH_REAL_HOSTS = {
+    "youtube": {"accounts": "https://accounts.google.com", "oauth2": "https://oauth2.googleapis.com",
+                "api": "https://www.googleapis.com"},
+    "tiktok": {"www": "https://www.tiktok.com", "open": "https://open.tiktokapis.com"},
+    "instagram": {"www": "https://www.instagram.com", "api": "https://api.instagram.com",
+                  "graph": "https://graph.instagram.com"},
+    "x": {"twitter": "https://x.com", "api": "https://api.x.com"},
+}
+OAUTH_HOSTS = {
+    platform: {host: env.str(f"{platform.upper()}_OAUTH_{host.upper()}_URL",
+                             default=f"{SANDBOX_URL}/sandbox/oauth/{platform}/{host}").rstrip("/")
+               for host in hosts}
+    for platform, hosts in OAUTH_REAL_HOSTS.items()
+}
+# The app's client credentials per platform (YOUTUBE_CLIENT_ID / YOUTUBE_CLIENT_SECRET, ...).
+OAUTH_CLIENTS = {
+    platform: (env.str(f"{platform.upper()}_CLIENT_ID", default=f"phantoms-sandbox-{platform}"),
+               env.str(f"{platform.upper()}_CLIENT_SECRET", default="sandbox-key"))
+    for platform in OAUTH_REAL_HOSTS
+}
+# A connect flow must come back from the platform within this many seconds.
+OAUTH_AUTHORIZATION_TIMEOUT = env.int("OAUTH_AUTHORIZATION_TIMEOUT", default=600)
+# A publication whose channel needs reconnecting waits this long between looks (reconnecting wakes it at once).
+OAUTH_REAUTH_RECHECK = env.float("OAUTH_REAUTH_RECHECK", default=3600.0)
 # Client timeouts in seconds, per call kind.
 HTTP_TIMEOUTS = {"connect": 3.0, "read": env.float("HTTP_READ_TIMEOUT", default=3.0)}
 RENDER_FONT = env.str("RENDER_FONT", default="")  # empty: search the project's and the OS's fonts
@@ -307,7 +339,9 @@ STAGE_RETRY_WINDOWS = {
 BACKOFF_BASE = env.float("PHANTOMS_BACKOFF_BASE", default=2.0)
 BACKOFF_CAP = env.float("PHANTOMS_BACKOFF_CAP", default=300.0)
 # Metric readbacks after publishing, seconds from publication (1 h, 24 h, 7 d).
-METRIC_READBACK_OFFSETS = env.list("PHANTOMS_METRIC_OFFSETS", cast=int, default=[3600, 86400, 604800])
+# Readings after publishing, in seconds; unset: +1 h, +6 h, +24 h, +72 h, +7 d, then daily to 30 d
+# (analytics.services.default_offsets). A channel's own ReadingSchedule overrides both.
+METRIC_READBACK_OFFSETS = env.list("PHANTOMS_METRIC_OFFSETS", cast=int, default=None)
 # Approve automatically as soon as a render is ready (benchmarks and unattended demos only).
 AUTO_APPROVE = env.bool("PHANTOMS_AUTO_APPROVE", default=False)
 
@@ -332,6 +366,14 @@ RATE_LIMITS = {
     "instagram": (env.int("RATE_INSTAGRAM_PER_DAY", default=50), 86400),
     "youtube": (env.int("RATE_YOUTUBE_PER_DAY", default=6), 86400),
     "x": (env.int("RATE_X_PER_15_MINUTES", default=50), 900),
+    # Metric reads, one token per platform call (a batch of posts is one call). YouTube: 10,000 quota
+    # units a day per project by default and videos.list costs 1, so half is left for uploads;
+    # TikTok: /v2/video/query/ allows 600 a minute; Instagram Graph: 200 calls an hour per user;
+    # X: post lookup is metered per 15 minutes, and its tiers differ, so the default is low.
+    "youtube_metrics": (env.int("RATE_YOUTUBE_METRICS_PER_DAY", default=5000), 86400),
+    "tiktok_metrics": (env.int("RATE_TIKTOK_METRICS_PER_MINUTE", default=600), 60),
+    "instagram_metrics": (env.int("RATE_INSTAGRAM_METRICS_PER_HOUR", default=200), 3600),
+    "x_metrics": (env.int("RATE_X_METRICS_PER_15_MINUTES", default=15), 900),
 }
 RENDER_TIMEOUT = env.int("RENDER_TIMEOUT", default=600)
 # Platforms: how often to look at a post that is still processing, and when to give up and ask a person.

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
@@ -110,3 +111,29 @@ class Publication(FSMModelMixin, Leased):
                 permission="publishing.resolve_publication")
     def retry(self):
         pass
+
+
+class PlatformCopy(models.Model):
+    """What one platform receives for one asset instead of the script's text (publishing.selectors.platform_copy).
+
+    An empty title or caption, or hashtags left null, fall back to the script; an empty list of
+    hashtags means none.
+    """
+
+    asset = models.ForeignKey("pipeline.Asset", on_delete=models.CASCADE, related_name="platform_copies")
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    title = models.CharField(max_length=300, blank=True)
+    caption = models.TextField(blank=True)
+    hashtags = models.JSONField(null=True, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["asset_id", "platform"]
+        constraints = [models.UniqueConstraint(fields=["asset", "platform"], name="one_copy_per_platform")]
+
+    team_field = "asset__team"
+
+    def __str__(self):
+        return f"{self.asset_id} on {self.get_platform_display()}"

@@ -101,7 +101,7 @@ class AssetViewSet(CheckedLookupMixin, mixins.CreateModelMixin, viewsets.ReadOnl
             paginator.known_count = version["count"]
         page = paginator.paginate_queryset(assets.values(*LIST_COLUMNS), request, view=self)
         rows, channels = asset_list_page(page)
-        response = paginator.get_paginated_response(list_rows(rows, channels))
+        response = paginator.get_paginated_response(list_rows(rows, channels, request))
         response["ETag"] = etag
         if last_modified is not None:
             response["Last-Modified"] = http_date(last_modified)

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_roles'),
-        ('pipeline', '0010_visuals_and_cover'),
+        ('pipeline', '0012_seed_prompt_templates'),
         ('publishing', '0003_channel_team'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
