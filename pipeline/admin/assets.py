@@ -58,8 +58,15 @@ class AssetAdmin(TeamScopedMixin, EditingMixin, ProgressMixin, ScheduleMixin, Re
     )
 
     # --- list
+    # Large columns no list column shows: a changelist of 50 rows should not read 50 render specs.
+    LIST_DEFERRED = ("render_spec", "word_timings", "script", "usage", "visuals", "providers")
+
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("channels")
+        assets = super().get_queryset(request).prefetch_related("channels")
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name == f"{self.opts.app_label}_{self.opts.model_name}_changelist":
+            assets = assets.defer(*self.LIST_DEFERRED)
+        return assets
 
     @admin.display(description="state", ordering="state")
     def state_badge(self, obj):
