@@ -1,5 +1,8 @@
 """Reads about channels and publications, narrowed to what the asking user may see; what each platform receives."""
 
+from django.db.models import DateTimeField
+from django.db.models.functions import Coalesce
+
 from accounts import scoping
 from publishing.models import Channel, Publication
 from publishing.platform_limits import LIMITS
@@ -52,3 +55,17 @@ def platform_copy(asset, platform: str) -> tuple[str, str, list[str]]:
 def script_copy(asset, platform: str) -> tuple[str, str, list[str]]:
     """What `platform` would receive with no override (the form says what an override changes)."""
     return _fallback(asset, platform)
+
+
+def calendar_posts(user, start, end):
+    """The user's posts placed on a calendar between `start` and `end` (aware datetimes), by their time.
+
+    A post's time is when it went out if it has, else when it is scheduled for, else when it was
+    approved (created): what an editor means by "when is that post".
+    """
+    posts = (publications_for(user).select_related("asset", "channel")
+             .annotate(calendar_at=Coalesce("published_at", "scheduled_at", "created_at",
+                                            output_field=DateTimeField()))
+             .filter(calendar_at__gte=start, calendar_at__lt=end)
+             .order_by("calendar_at", "pk"))
+    return posts
