@@ -284,6 +284,11 @@ YOUTUBE_QUOTA_UNITS_PER_DAY = env.int("YOUTUBE_QUOTA_UNITS_PER_DAY", default=100
 YOUTUBE_UPLOAD_CHUNK_BYTES = env.int("YOUTUBE_UPLOAD_CHUNK_BYTES", default=8 * 1024 * 1024)
 YOUTUBE_PRIVACY_STATUS = env.str("YOUTUBE_PRIVACY_STATUS", default="public")
 YOUTUBE_CATEGORY_ID = env.str("YOUTUBE_CATEGORY_ID", default="22")
+# TikTok (publishing/platforms/tiktok): the chunk size for uploads of 5 MB and more (5 to 64 MB, as
+# TikTok's media transfer guide allows) and the privacy level asked for (used only if the creator's
+# options include it; otherwise the most private option offered).
+TIKTOK_CHUNK_BYTES = env.int("TIKTOK_CHUNK_BYTES", default=10 * 1024 * 1024)
+TIKTOK_PRIVACY_LEVEL = env.str("TIKTOK_PRIVACY_LEVEL", default="PUBLIC_TO_EVERYONE")
 # Client timeouts in seconds, per call kind.
 HTTP_TIMEOUTS = {"connect": 3.0, "read": env.float("HTTP_READ_TIMEOUT", default=3.0)}
 RENDER_FONT = env.str("RENDER_FONT", default="")  # empty: search the project's and the OS's fonts
