@@ -275,6 +275,15 @@ PLATFORM_BASE_URLS = {
     platform: env.str(f"{platform.upper()}_BASE_URL") for platform in PLATFORM_NAMES
     if env.str(f"{platform.upper()}_BASE_URL", default="")
 }
+# YouTube (publishing/platforms/youtube): the Google Cloud project its quota is counted against, that
+# quota per day (reset at midnight Pacific Time), upload chunk size (a multiple of 256 KiB), and the
+# settings of each upload.
+YOUTUBE_PROJECT = env.str("YOUTUBE_PROJECT", default="default")
+YOUTUBE_QUOTA_INSERTS_PER_DAY = env.int("YOUTUBE_QUOTA_INSERTS_PER_DAY", default=100)
+YOUTUBE_QUOTA_UNITS_PER_DAY = env.int("YOUTUBE_QUOTA_UNITS_PER_DAY", default=10000)
+YOUTUBE_UPLOAD_CHUNK_BYTES = env.int("YOUTUBE_UPLOAD_CHUNK_BYTES", default=8 * 1024 * 1024)
+YOUTUBE_PRIVACY_STATUS = env.str("YOUTUBE_PRIVACY_STATUS", default="public")
+YOUTUBE_CATEGORY_ID = env.str("YOUTUBE_CATEGORY_ID", default="22")
 # Client timeouts in seconds, per call kind.
 HTTP_TIMEOUTS = {"connect": 3.0, "read": env.float("HTTP_READ_TIMEOUT", default=3.0)}
 RENDER_FONT = env.str("RENDER_FONT", default="")  # empty: search the project's and the OS's fonts

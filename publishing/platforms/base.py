@@ -203,12 +203,19 @@ class Adapter:
         return {"Authorization": f"Bearer {credentials.access_token(self.channel)}"}
 
     def call(self, method: str, url: str, *, irreversible: bool = False, headers: dict | None = None,
-             **kwargs) -> httpx.Response:
-        """One request to the platform, classified by `check` (relative URLs join the base URL)."""
+             accept: tuple[int, ...] = (), **kwargs) -> httpx.Response:
+        """One request to the platform, classified by `check` (relative URLs join the base URL).
+
+        Statuses in `accept` come back as answers instead of errors (a 404 that means "this session
+        expired" is information, not a failure)."""
         if not url.startswith(("http://", "https://")):
             url = f"{self.base_url}/{url.lstrip('/')}"
+
+        def check(response, provider):
+            return response if response.status_code in accept else self.check(response, provider)
+
         return send(self.http_client(), method, url, provider=self.provider, irreversible=irreversible,
-                    headers={**self.headers(), **(headers or {})}, check=self.check, **kwargs)
+                    headers={**self.headers(), **(headers or {})}, check=check, **kwargs)
 
     def check(self, response: httpx.Response, provider: str) -> httpx.Response:
         """Map the platform's answer to a failure class: 401 to credentials, throttling to RateLimited
