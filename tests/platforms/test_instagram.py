@@ -9,6 +9,7 @@ others call the sandbox's WSGI app in-process (`local`), which is what makes 100
 
 import random
 import time
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from django.utils import timezone
 from phantoms.engine.models import DeadLetter
 from phantoms.resilience.breakers import get_breaker
 from phantoms.resilience.errors import NotReady, PermanentError, RateLimited, UnknownOutcome
+from phantoms.signed_media import resolve
 from publishing.models import Publication
 from publishing.platforms.instagram import Instagram
 from publishing.platforms.instagram.adapter import GRAPH_VERSION
@@ -24,6 +26,7 @@ from sandbox import faults
 from sandbox.models import SandboxObject, SandboxPost
 from sandbox.views.platforms import instagram as ig_sandbox
 from tests.factories import make_channel
+from tests.platforms.drive import step
 from tests.platforms.harness import (
     Store,
     fetch_signed_links_in_process,
@@ -31,6 +34,7 @@ from tests.platforms.harness import (
     request_for,
     run_publish_stage,
 )
+from tests.platforms.recording import assert_sent
 
 USER = "17841400000000001"
 live = pytest.mark.django_db(transaction=True)
@@ -283,3 +287,24 @@ def test_stage_processing_that_never_finishes_becomes_a_dead_letter(ig_publicati
     assert ig_publication.state == Publication.State.FAILED
     assert "still processing container" in DeadLetter.objects.get().error_message
     assert posts() == []
+
+
+@stage
+def test_stage_pointed_at_graph_instagram_com_sends_exactly_the_documented_requests(in_process, publication_on,
+                                                                                    monkeypatch, settings):
+    # Pointed at Instagram's real host: only the transport knows the sandbox is answering.
+    settings.SANDBOX_PROCESSING_SECONDS = 0
+    settings.PLATFORM_BASE_URLS = {"instagram": "https://graph.instagram.com"}
+    in_process.production = {"https://graph.instagram.com": "/sandbox/platforms/instagram"}
+    fetch_signed_links_in_process(monkeypatch)
+    publication = publication_on("instagram", account_id=USER, access_token="IGQVJ.token")
+    assert step(publication) == "not_ready"  # the container is made; Instagram fetches and processes the video
+    assert step(publication) == "succeeded"
+    publication.refresh_from_db()
+    assert publication.state == Publication.State.PUBLISHED
+    video_url = dict(parse_qsl(in_process.sent[1].content.decode()))["video_url"]
+    token, filename = video_url.split("/signed-media/")[1].split("/")
+    assert resolve(token, filename).read_bytes() == publication.asset.video.read()  # signed, and ours
+    assert_sent(in_process.sent, "instagram", {
+        "token": "IGQVJ.token", "ig_user_id": USER, "video_url": video_url,
+        "container_id": publication.handles["container_id"], "media_id": publication.remote_id})

@@ -7,10 +7,12 @@ key (and 100 runs with faults at random moments), and the metrics read. Tests na
 HTTP over loopback to the live sandbox; the others call the sandbox's WSGI app in-process (`local`).
 """
 
+import json
 import random
 import time
 from datetime import timedelta
 
+import httpx
 import pytest
 from django.utils import timezone
 
@@ -22,7 +24,9 @@ from publishing.platforms.x import X
 from sandbox import faults
 from sandbox.models import SandboxObject, SandboxPost
 from tests.factories import make_channel
+from tests.platforms.drive import step
 from tests.platforms.harness import Store, publish_until_done, request_for, run_publish_stage
+from tests.platforms.recording import assert_sent
 
 live = pytest.mark.django_db(transaction=True)
 local_db = pytest.mark.django_db
@@ -322,3 +326,31 @@ def test_stage_an_unprovable_repeat_goes_to_a_person_with_the_evidence(x_publica
     assert "unknown_outcome" in x_publication.stage_attempts.values_list("outcome", flat=True)
     assert any("duplicate content" in note["answer"] for note in x_publication.evidence)
     assert len(posts()) == 1
+
+
+@stage
+def test_stage_pointed_at_api_x_com_sends_exactly_the_documented_requests(in_process, publication_on, settings):
+    # Pointed at X's real host: only the transport knows the sandbox is answering.
+    settings.SANDBOX_PROCESSING_SECONDS = 0.05
+    settings.PLATFORM_BASE_URLS = {"x": "https://api.x.com"}
+    in_process.production = {"https://api.x.com": "/sandbox/platforms/x"}
+    publication = publication_on("x", access_token="x-oauth2-token")
+    video = publication.asset.video.read()
+    assert step(publication) == "not_ready"  # finalize answered processing_info
+    time.sleep(0.1)
+    assert step(publication) == "succeeded"
+    publication.refresh_from_db()
+    assert publication.state == Publication.State.PUBLISHED
+    append = in_process.sent[1]
+    assert append.headers["content-type"].startswith("multipart/form-data")
+    assert b'name="segment_index"\r\n\r\n0\r\n' in append.content and video in append.content
+    sent = list(in_process.sent)
+    sent[0] = _with_json_number(sent[0])
+    assert_sent(sent, "x", {"token": "x-oauth2-token", "size": len(video), "media_id": publication.handles["media_id"]})
+
+
+def _with_json_number(request):
+    """total_bytes is a JSON number; the fixture's placeholders are strings, so compare it as one."""
+    body = json.loads(request.content)
+    body["total_bytes"] = str(body["total_bytes"])
+    return httpx.Request(request.method, request.url, headers=request.headers, content=json.dumps(body).encode())
