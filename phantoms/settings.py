@@ -6,6 +6,7 @@ import environ
 from cryptography.fernet import Fernet
 
 from phantoms.local_secrets import local_secret
+from publishing.platforms import registry as _platform_registry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("PHANTOMS_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -276,9 +277,13 @@ RENDER_SERVICE_URL = env.str("RENDER_SERVICE_URL", default=f"{SANDBOX_URL}/sandb
 RENDER_SERVICE_KEY = env.str("RENDER_SERVICE_KEY", default="sandbox-key")
 PEXELS_API_KEY = env.str("PEXELS_API_KEY", default="sandbox-key")
 PEXELS_BASE_URL = env.str("PEXELS_BASE_URL", default=f"{SANDBOX_URL}/sandbox/pexels").rstrip("/")
+# Platforms come from the one platform list (publishing/platforms/registry.py, docs/platforms.md).
+# `<NAME>_BASE_URL` overrides where a platform's API is; unset, an adapter uses the sandbox's prefix
+# when PHANTOMS_SANDBOX is on and the platform's documented host otherwise.
+PLATFORM_NAMES = _platform_registry.names()
 PLATFORM_BASE_URLS = {
-    platform: env.str(f"{platform.upper()}_BASE_URL", default=f"{SANDBOX_URL}/sandbox/platforms/{platform}")
-    for platform in ("youtube", "tiktok", "instagram", "x")
+    platform: env.str(f"{platform.upper()}_BASE_URL") for platform in PLATFORM_NAMES
+    if env.str(f"{platform.upper()}_BASE_URL", default="")
 }
 # --- Connecting accounts (connections/): each platform's authorization server, by host. A host set
 # as <PLATFORM>_OAUTH_<HOST>_URL is used as given; unset, it is the sandbox's imitation of that host
@@ -349,7 +354,7 @@ AUTO_APPROVE = env.bool("PHANTOMS_AUTO_APPROVE", default=False)
 BREAKER_DEFAULTS = {"fail_max": 5, "reset_timeout": 30, "success_threshold": 1}
 BREAKERS = {
     name: dict(BREAKER_DEFAULTS)
-    for name in ("openai", "tts", "pexels", "images", "render", "youtube", "tiktok", "instagram", "x", "metrics")
+    for name in ("openai", "tts", "pexels", "images", "render", *PLATFORM_NAMES, "metrics")
 }
 for _name, _cfg in BREAKERS.items():
     for _key in _cfg:
@@ -362,10 +367,9 @@ RATE_LIMITS = {
     # Pexels allows 200 requests an hour by default; one token per search.
     "pexels": (env.int("RATE_PEXELS_PER_HOUR", default=200), 3600),
     "images": (env.int("RATE_IMAGES_PER_MINUTE", default=50), 60),
-    "tiktok": (env.int("RATE_TIKTOK_PER_MINUTE", default=6), 60),
-    "instagram": (env.int("RATE_INSTAGRAM_PER_DAY", default=50), 86400),
-    "youtube": (env.int("RATE_YOUTUBE_PER_DAY", default=6), 86400),
-    "x": (env.int("RATE_X_PER_15_MINUTES", default=50), 900),
+    # Each platform's own pacing per account (its registration), overridable as RATE_<NAME>_CALLS.
+    **{platform: (env.int(f"RATE_{platform.upper()}_CALLS", default=_platform_registry.get(platform).rate_limit[0]),
+                  _platform_registry.get(platform).rate_limit[1]) for platform in PLATFORM_NAMES},
     # Metric reads, one token per platform call (a batch of posts is one call). YouTube: 10,000 quota
     # units a day per project by default and videos.list costs 1, so half is left for uploads;
     # TikTok: /v2/video/query/ allows 600 a minute; Instagram Graph: 200 calls an hour per user;

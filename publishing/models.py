@@ -8,19 +8,15 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from accounts.teams import default_team_pk
 from phantoms.engine.models import Leased, due_index
-
-
-class Platform(models.TextChoices):
-    YOUTUBE = "youtube", "YouTube"
-    TIKTOK = "tiktok", "TikTok"
-    INSTAGRAM = "instagram", "Instagram"
-    X = "x", "X"
+from publishing.platforms import registry
 
 
 class Channel(models.Model):
     team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="channels",
                              default=default_team_pk)
-    platform = models.CharField(max_length=20, choices=Platform.choices)
+    # The one platform list (publishing/platforms/registry.py): a callable, so registering a platform
+    # needs no migration.
+    platform = models.CharField(max_length=20, choices=registry.choices)
     name = models.CharField(max_length=100)
     account_id = models.CharField(max_length=100, help_text="The platform's id for this account.")
     access_token = models.CharField(max_length=500, blank=True)
@@ -57,6 +53,13 @@ class Publication(FSMModelMixin, Leased):
     # Sent with the upload so that, after an unknown outcome, we can ask the platform whether it has it.
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     remote_id = models.CharField(max_length=120, blank=True)
+    # The platform's own handles for this work (YouTube session URI, TikTok publish_id, Instagram
+    # container id, X media id), each written in its own commit before the call that depends on it
+    # (docs/platforms.md, "Handles"): after a lost answer the next run asks the platform about them.
+    handles = models.JSONField(default=dict, blank=True)
+    # What the platform answered when asked about those handles: shown to the person who decides
+    # a needs_attention publication.
+    evidence = models.JSONField(default=list, blank=True)
     remote_url = models.URLField(blank=True)
     failed_stage = models.CharField(max_length=20, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -107,6 +110,11 @@ class Publication(FSMModelMixin, Leased):
     def needs_attention(self):
         pass
 
+    @transition(field=state, source=State.NEEDS_ATTENTION, target=State.PUBLISHED,
+                permission="publishing.resolve_publication")
+    def confirmed_published(self):
+        """A person checked the platform and found the post (the admin's "it is published" button)."""
+
     @transition(field=state, source=[State.FAILED, State.NEEDS_ATTENTION], target=State.PENDING,
                 permission="publishing.resolve_publication")
     def retry(self):
@@ -121,7 +129,7 @@ class PlatformCopy(models.Model):
     """
 
     asset = models.ForeignKey("pipeline.Asset", on_delete=models.CASCADE, related_name="platform_copies")
-    platform = models.CharField(max_length=20, choices=Platform.choices)
+    platform = models.CharField(max_length=20, choices=registry.choices)
     title = models.CharField(max_length=300, blank=True)
     caption = models.TextField(blank=True)
     hashtags = models.JSONField(null=True, blank=True)

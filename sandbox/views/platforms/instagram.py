@@ -45,13 +45,14 @@ from django.http import JsonResponse
 from django.urls import re_path, reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sandbox import faults
 from sandbox.models import SandboxObject, SandboxPost
-from sandbox.views.platforms import metrics_at
+from sandbox.views.platforms.legacy import metrics_at
 
-from . import state
+from . import common
+from . import stored as state
 
 TARGET = "instagram"
 CONTAINER_LIFETIME = 24 * 3600
@@ -241,7 +242,38 @@ def _fetch_video(url: str) -> tuple[bytes | None, str]:
 
 
 @csrf_exempt
-@require_POST
+@require_http_methods(["GET", "POST"])
+def user_media(request, user_id: str):
+    """IG User Media: POST creates a container, GET lists the account's published media, newest first."""
+    if request.method == "POST":
+        return create_container(request, user_id)
+    denied, headers = _gate(request, user_id)
+    if denied is not None:
+        return denied
+    fields = [f for f in request.GET.get("fields", "id").split(",") if f]
+    try:
+        limit = max(1, min(int(request.GET.get("limit", 25)), 100))
+    except ValueError:
+        return graph_error(400, "(#100) The parameter limit must be an integer", 100)
+    ids = list(SandboxObject.objects.filter(platform=TARGET, kind="media", owner=user_id)
+               .order_by("-created_at", "-id").values_list("object_id", flat=True)[:limit])
+    posts = {p.remote_id: p for p in SandboxPost.objects.filter(platform=TARGET, remote_id__in=ids)}
+    data = [_media_fields(request, posts[i], fields) for i in ids if i in posts]
+    body: dict = {"data": data}
+    if data:
+        body["paging"] = {"cursors": {"before": data[0]["id"], "after": data[-1]["id"]}}
+    return _answer(body, headers)
+
+
+def _media_fields(request, post, fields: list[str]) -> dict:
+    values = {
+        "id": post.remote_id, "caption": post.caption, "media_type": "VIDEO", "media_product_type": "REELS",
+        "permalink": _permalink(request, post.remote_id),
+        "timestamp": (post.published_at or post.accepted_at).strftime("%Y-%m-%dT%H:%M:%S+0000"),
+    }
+    return {name: values[name] for name in ["id", *fields] if name in values}
+
+
 def create_container(request, user_id: str):
     denied, headers = _gate(request, user_id)
     if denied is not None:
@@ -311,9 +343,11 @@ def media_publish(request, user_id: str):
         now = timezone.now()
         data = container.data
         state.store(TARGET, "media", media_id, owner=user_id, container_id=creation_id)
+        account = common.account_of(state.token_of(request))
         SandboxPost.objects.create(
-            platform=TARGET, remote_id=media_id, asset_ref=data["sha256"], caption=data["caption"],
-            size_bytes=data["size"], sha256=data["sha256"], status=SandboxPost.PUBLISHED,
+            platform=TARGET, remote_id=media_id, account=account, handle=creation_id,
+            asset_ref=common.fingerprint(TARGET, account, "", data["caption"], data["sha256"]),
+            caption=data["caption"], size_bytes=data["size"], sha256=data["sha256"], status=SandboxPost.PUBLISHED,
             published_at=now, accepted_at=now, response_lost=response_lost,
         )
         return media_id
@@ -383,12 +417,7 @@ def node(request, node_id: str):
     post = SandboxPost.objects.filter(platform=TARGET, remote_id=node_id).first()
     if post is None:
         return _no_object(node_id)
-    values = {
-        "id": post.remote_id, "caption": post.caption, "media_type": "VIDEO", "media_product_type": "REELS",
-        "permalink": _permalink(request, post.remote_id),
-        "timestamp": (post.published_at or post.accepted_at).strftime("%Y-%m-%dT%H:%M:%S+0000"),
-    }
-    return _answer({name: values[name] for name in ["id", *fields] if name in values}, headers)
+    return _answer(_media_fields(request, post, fields), headers)
 
 
 @csrf_exempt
@@ -428,7 +457,7 @@ def insights(request, media_id: str):
 
 VERSION = r"(?:v\d+\.\d+/)?"
 urlpatterns = [
-    re_path(rf"^{VERSION}(?P<user_id>[\w.-]+)/media$", create_container, name="instagram-media"),
+    re_path(rf"^{VERSION}(?P<user_id>[\w.-]+)/media$", user_media, name="instagram-media"),
     re_path(rf"^{VERSION}(?P<user_id>[\w.-]+)/media_publish$", media_publish, name="instagram-media-publish"),
     re_path(rf"^{VERSION}(?P<user_id>[\w.-]+)/content_publishing_limit$", content_publishing_limit,
             name="instagram-publishing-limit"),

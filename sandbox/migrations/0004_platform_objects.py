@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sandbox', '0002_render_statuses_and_poster'),
+        ('sandbox', '0003_platform_uploads_and_post_handles'),
     ]
 
     operations = [

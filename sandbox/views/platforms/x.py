@@ -46,9 +46,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from sandbox import faults
 from sandbox.models import SandboxObject, SandboxPost
-from sandbox.views.platforms import metrics_at
+from sandbox.views.platforms.legacy import metrics_at
 
-from . import state
+from . import common
+from . import stored as state
 
 TARGET = "x"
 WINDOW = 15 * 60
@@ -390,8 +391,11 @@ def tweets(request):
         state.store(TARGET, "tweet", tweet_id, owner=user_id, text=text, media_keys=keys)
         first = media[0].data if media else {}
         now = timezone.now()
+        account = common.account_of(token)
         SandboxPost.objects.create(
-            platform=TARGET, remote_id=tweet_id, caption=text, asset_ref=first.get("sha256", ""),
+            platform=TARGET, remote_id=tweet_id, caption=text, account=account,
+            handle=",".join(m.object_id for m in media),
+            asset_ref=common.fingerprint(TARGET, account, "", text, first.get("sha256", "")),
             sha256=first.get("sha256", ""), size_bytes=first.get("total_bytes", 0),
             status=SandboxPost.PUBLISHED, published_at=now, accepted_at=now, response_lost=response_lost)
         return {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}
