@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from sandbox import faults
 from sandbox.models import SandboxPost, SandboxUpload
+from sandbox.oauth import store as oauth_store
 
 
 def platform_of(request, default: str) -> str:
@@ -21,9 +22,11 @@ def platform_of(request, default: str) -> str:
 
 
 def bearer(request) -> str:
-    """The bearer token, or "" when there is none."""
+    """The bearer token, or "" when there is none (or it is one the sandbox's authorization server
+    issued that has expired or was revoked: sandbox.oauth)."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    return "" if oauth_store.refused(token) else token
 
 
 def media_body(request) -> bytes:
@@ -36,6 +39,8 @@ def media_body(request) -> bytes:
 
 def account_of(token: str) -> str:
     """A stable account name for a token: per-token limits and the ledger key on it."""
+    # A token from the sandbox's authorization server is its grant's account, across refreshes.
+    token = oauth_store.account_for(token) or token
     return "acct_" + hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
