@@ -112,3 +112,36 @@ class SandboxRender(models.Model):
 
     def __str__(self) -> str:
         return f"render {self.render_id} ({self.status})"
+
+
+class SandboxObject(models.Model):
+    """What a platform keeps for a while besides posts: an Instagram container, an X media upload or post.
+
+    Kept in the database, not Redis, because a real platform does not forget its containers when our
+    Redis is flushed; `expires_at` is the platform's own lifetime for the object.
+    """
+
+    platform = models.CharField(max_length=20)
+    kind = models.CharField(max_length=20)
+    object_id = models.CharField(max_length=40)
+    owner = models.CharField(max_length=100, blank=True, default="")
+    data = models.JSONField(default=dict)
+    # What the object became, written once with a conditional UPDATE (a container's media id): two
+    # concurrent publishes of one container make one post.
+    result_id = models.CharField(max_length=40, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "sandbox platform object"
+        constraints = [models.UniqueConstraint(fields=["platform", "kind", "object_id"],
+                                               name="sandbox_object_unique_id")]
+        indexes = [models.Index(fields=["platform", "kind", "owner", "created_at"], name="sandbox_object_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.platform} {self.kind} {self.object_id}"
+
+
+# The sandbox's authorization servers keep their grants and tokens in their own module.
+from sandbox.oauth.models import OAuthGrant, OAuthToken  # noqa: E402, F401

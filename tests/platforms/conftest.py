@@ -95,3 +95,7 @@ def publication_on(settings, tiny_video, tmp_path):
         return make_publication(asset, channel)
 
     return make
+
+
+# The Instagram and X tests' own fixtures (a live sandbox with a signed-media file, loopback transports).
+from tests.platforms.media_fixtures import live_transport, local, media_file, platform_sandbox, tiny_mp4  # noqa: E402,F401

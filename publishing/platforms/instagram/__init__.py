@@ -1,11 +1,5 @@
-"""Instagram: still on the sandbox's old shared protocol (publishing/platforms/legacy.py) until its own lands."""
+"""Instagram: Reels through the Instagram Graph API's content publishing (see adapter.py)."""
 
-from ..legacy import LegacyAdapter
+from .adapter import Instagram
 
-
-class Instagram(LegacyAdapter):
-    """Instagram Reels: a 2,200-character caption with at most 30 hashtags."""
-
-    name = "instagram"
-    caption_limit = 2200
-    max_hashtags = 30
+__all__ = ["Instagram"]

@@ -1,17 +1,5 @@
-"""X: still on the sandbox's old shared protocol (publishing/platforms/legacy.py) until its own lands."""
+"""X: a video post through the X API v2 (see adapter.py)."""
 
-from ..base import Copy
-from ..legacy import LegacyAdapter
+from .adapter import X
 
-
-class X(LegacyAdapter):
-    """X: 280 characters, hashtags included."""
-
-    name = "x"
-    caption_limit = 280
-    max_hashtags = 3
-
-    def shape_copy(self, copy: Copy) -> Copy:
-        tags = " ".join(copy.hashtags)
-        copy.description = self.fit(copy.title, self.caption_limit - len(tags) - 2)
-        return copy
+__all__ = ["X"]
