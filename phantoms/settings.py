@@ -360,7 +360,10 @@ BACKOFF_CAP = env.float("PHANTOMS_BACKOFF_CAP", default=300.0)
 # Metric readbacks after publishing, seconds from publication (1 h, 24 h, 7 d).
 # Readings after publishing, in seconds; unset: +1 h, +6 h, +24 h, +72 h, +7 d, then daily to 30 d
 # (analytics.services.default_offsets). A channel's own ReadingSchedule overrides both.
-METRIC_READBACK_OFFSETS = env.list("PHANTOMS_METRIC_OFFSETS", cast=int, default=None)
+# Set but empty: no readings (what the pipeline benchmark asks for).
+_metric_offsets = env.ENVIRON.get("PHANTOMS_METRIC_OFFSETS")
+METRIC_READBACK_OFFSETS = (None if _metric_offsets is None
+                           else [int(part) for part in _metric_offsets.split(",") if part.strip()])
 # Approve automatically as soon as a render is ready (benchmarks and unattended demos only).
 AUTO_APPROVE = env.bool("PHANTOMS_AUTO_APPROVE", default=False)
 
