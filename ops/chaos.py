@@ -36,11 +36,12 @@ from phantoms.redis import get_redis
 from pipeline.models import Asset
 from pipeline.services.briefs import submit_brief
 from pipeline.services.review import ReviewError, approve_asset
+from publishing import platforms
 from publishing.models import Channel, Publication
 from sandbox import faults
 from sandbox.models import SandboxPost
 
-PLATFORMS = ("youtube", "tiktok", "instagram", "x")
+PLATFORMS = tuple(platforms.names())
 SETTLED = (Asset.State.PUBLISHED, Asset.State.PARTIALLY_PUBLISHED, Asset.State.FAILED, Asset.State.REJECTED,
            Asset.State.CANCELLED)
 BRIEFS = (
@@ -327,10 +328,7 @@ class LocalSystem:
             "PHANTOMS_BACKOFF_CAP": "10",
             "PHANTOMS_METRIC_OFFSETS": "60,600,3600",
             "SANDBOX_PROCESSING_SECONDS": "0.5",
-            "RATE_YOUTUBE_PER_DAY": "100000",
-            "RATE_TIKTOK_PER_MINUTE": "100000",
-            "RATE_INSTAGRAM_PER_DAY": "100000",
-            "RATE_X_PER_15_MINUTES": "100000",
+            **{f"RATE_{p.upper()}_CALLS": "100000" for p in PLATFORMS},
             "LOG_LEVEL": "WARNING",
             **{f"BREAKER_{p.upper()}_RESET_TIMEOUT": "5" for p in PLATFORMS},
         }

@@ -2,24 +2,21 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from accounts.teams import default_team_pk
 from phantoms.engine.models import Leased, due_index
-
-
-class Platform(models.TextChoices):
-    YOUTUBE = "youtube", "YouTube"
-    TIKTOK = "tiktok", "TikTok"
-    INSTAGRAM = "instagram", "Instagram"
-    X = "x", "X"
+from publishing.platforms import registry
 
 
 class Channel(models.Model):
     team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="channels",
                              default=default_team_pk)
-    platform = models.CharField(max_length=20, choices=Platform.choices)
+    # The one platform list (publishing/platforms/registry.py): a callable, so registering a platform
+    # needs no migration.
+    platform = models.CharField(max_length=20, choices=registry.choices)
     name = models.CharField(max_length=100)
     account_id = models.CharField(max_length=100, help_text="The platform's id for this account.")
     access_token = models.CharField(max_length=500, blank=True)
@@ -65,6 +62,13 @@ class Publication(FSMModelMixin, Leased):
     # Sent with the upload so that, after an unknown outcome, we can ask the platform whether it has it.
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     remote_id = models.CharField(max_length=120, blank=True)
+    # The platform's own handles for this work (YouTube session URI, TikTok publish_id, Instagram
+    # container id, X media id), each written in its own commit before the call that depends on it
+    # (docs/platforms.md, "Handles"): after a lost answer the next run asks the platform about them.
+    handles = models.JSONField(default=dict, blank=True)
+    # What the platform answered when asked about those handles: shown to the person who decides
+    # a needs_attention publication.
+    evidence = models.JSONField(default=list, blank=True)
     remote_url = models.URLField(blank=True)
     failed_stage = models.CharField(max_length=20, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -118,7 +122,38 @@ class Publication(FSMModelMixin, Leased):
     def needs_attention(self):
         pass
 
+    @transition(field=state, source=State.NEEDS_ATTENTION, target=State.PUBLISHED,
+                permission="publishing.resolve_publication")
+    def confirmed_published(self):
+        """A person checked the platform and found the post (the admin's "it is published" button)."""
+
     @transition(field=state, source=[State.FAILED, State.NEEDS_ATTENTION], target=State.PENDING,
                 permission="publishing.resolve_publication")
     def retry(self):
         pass
+
+
+class PlatformCopy(models.Model):
+    """What one platform receives for one asset instead of the script's text (publishing.selectors.platform_copy).
+
+    An empty title or caption, or hashtags left null, fall back to the script; an empty list of
+    hashtags means none.
+    """
+
+    asset = models.ForeignKey("pipeline.Asset", on_delete=models.CASCADE, related_name="platform_copies")
+    platform = models.CharField(max_length=20, choices=registry.choices)
+    title = models.CharField(max_length=300, blank=True)
+    caption = models.TextField(blank=True)
+    hashtags = models.JSONField(null=True, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["asset_id", "platform"]
+        constraints = [models.UniqueConstraint(fields=["asset", "platform"], name="one_copy_per_platform")]
+
+    team_field = "asset__team"
+
+    def __str__(self):
+        return f"{self.asset_id} on {self.get_platform_display()}"

@@ -19,14 +19,48 @@ How a request is treated, in order:
 import json
 import random
 import time
+from collections.abc import Callable
 
 import redis
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
-TARGETS = ("openai", "tts", "images", "pexels", "render", "youtube", "tiktok", "instagram", "x")
-PLATFORMS = ("youtube", "tiktok", "instagram", "x")
+from publishing import platforms
+
+SERVICE_TARGETS = ("openai", "tts", "images", "pexels", "render")
 OPENAI_TARGETS = ("openai", "tts", "images")
+
+
+def platform_targets() -> tuple[str, ...]:
+    """Every registered platform is a target (publishing/platforms/registry.py, docs/platforms.md)."""
+    return tuple(platforms.names())
+
+
+def targets() -> tuple[str, ...]:
+    return SERVICE_TARGETS + platform_targets()
+
+
+def __getattr__(name: str):
+    # `faults.TARGETS` / `faults.PLATFORMS` follow the platform list, including one registered later.
+    if name == "TARGETS":
+        return targets()
+    if name == "PLATFORMS":
+        return platform_targets()
+    raise AttributeError(name)
+
+
+# A platform's sandbox module gives its own error and throttling shapes (register_platform).
+_error_shapes: dict[str, Callable] = {}
+_rate_limit_shapes: dict[str, Callable] = {}
+
+
+def register_platform(name: str, *, error: Callable | None = None, rate_limited: Callable | None = None) -> None:
+    """`error(status, message, code, param) -> JsonResponse` and `rate_limited(faults) -> HttpResponse`
+    in the platform's documented shapes, used by the injected faults too."""
+    if error is not None:
+        _error_shapes[name] = error
+    if rate_limited is not None:
+        _rate_limit_shapes[name] = rate_limited
 
 DEFAULT_KEY_PREFIX = "phantoms:sandbox"
 
@@ -62,8 +96,8 @@ def _key(kind: str, target: str) -> str:
 
 
 def _check_target(target: str) -> None:
-    if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}: expected one of {', '.join(TARGETS)}")
+    if target not in targets():
+        raise ValueError(f"unknown target {target!r}: expected one of {', '.join(targets())}")
 
 
 def _parse_bool(field: str, value) -> bool:
@@ -136,15 +170,27 @@ def set_faults(target: str, **fields) -> dict:
 
 
 def clear_faults(target: str | None = None) -> None:
-    targets = TARGETS if target is None else (target,)
-    for name in targets:
+    names = targets() if target is None else (target,)
+    for name in names:
         _check_target(name)
-    connection().delete(*[_key("faults", name) for name in targets])
+    connection().delete(*[_key("faults", name) for name in names])
+
+
+def _count_and_read(target: str) -> dict:
+    """Count the call and read the target's faults in one round trip (every sandbox request does this)."""
+    with connection().pipeline(transaction=False) as pipe:
+        pipe.incr(_key("calls", target))
+        pipe.hgetall(_key("faults", target))
+        _, stored = pipe.execute()
+    return _typed(stored)
 
 
 def get_faults(target: str) -> dict:
     _check_target(target)
-    stored = connection().hgetall(_key("faults", target))
+    return _typed(connection().hgetall(_key("faults", target)))
+
+
+def _typed(stored: dict) -> dict:
     faults = dict(DEFAULTS)
     for raw_field, raw_value in stored.items():
         field = raw_field.decode()
@@ -154,7 +200,7 @@ def get_faults(target: str) -> dict:
 
 
 def all_faults() -> dict[str, dict]:
-    return {target: get_faults(target) for target in TARGETS}
+    return {target: get_faults(target) for target in targets()}
 
 
 def call_count(target: str) -> int:
@@ -170,7 +216,7 @@ def fault_counts(target: str) -> dict[str, int]:
 
 
 def reset_call_counts() -> None:
-    keys = [_key(kind, target) for kind in ("calls", "fired") for target in TARGETS]
+    keys = [_key(kind, target) for kind in ("calls", "fired") for target in targets()]
     connection().delete(*keys)
 
 
@@ -185,6 +231,8 @@ def _fired(target: str, kind: str) -> None:
 def error_response(target: str, status: int, message: str, *, code: str, error_type: str = "",
                    param: str | None = None) -> JsonResponse:
     """An error in the shape the real service uses for this target."""
+    if target in _error_shapes:
+        return _error_shapes[target](status, message, code, param)
     if target in OPENAI_TARGETS:
         body: dict = {"error": {"message": message, "type": error_type or code, "param": param, "code": code}}
     elif target == "render":
@@ -201,6 +249,8 @@ def error_response(target: str, status: int, message: str, *, code: str, error_t
 
 def _rate_limited(target: str, faults: dict) -> HttpResponse:
     retry_after = faults["retry_after"]
+    if target in _rate_limit_shapes:
+        return _rate_limit_shapes[target](faults)
     if target in OPENAI_TARGETS and faults["quota_exhausted"]:
         response = error_response(
             target, 429,
@@ -238,13 +288,13 @@ def _timed_out(target: str) -> HttpResponse:
 def apply_faults(target: str, request=None, *, on_accept=None) -> HttpResponse | None:
     """Count the call and return the faulted response, or None to let the view answer normally.
 
-    `on_accept` is passed only by platform post creation: an accept_then_timeout fault calls it
-    (recording the post) before holding the response past the client's timeout. Other platform
-    calls ignore that fault; for non-platform targets it behaves as a plain timeout.
+    `on_accept` is passed by platform post creation and by the render service's create call: an
+    accept_then_timeout fault calls it (recording the post, starting the render) before holding the
+    response past the client's timeout. Other platform calls ignore that fault; for other targets,
+    or an invalid render, it behaves as a plain timeout.
     """
     _check_target(target)
-    count_call(target)
-    faults = get_faults(target)
+    faults = _count_and_read(target)
     if faults["outage"]:
         _fired(target, "outage")
         return error_response(target, 503, "Service unavailable.", code="service_unavailable",
@@ -253,7 +303,7 @@ def apply_faults(target: str, request=None, *, on_accept=None) -> HttpResponse |
         time.sleep(faults["latency_ms"] / 1000.0)
 
     accept_then_timeout = faults["accept_then_timeout_rate"]
-    if target in PLATFORMS and on_accept is None:
+    if target in platform_targets() and on_accept is None:
         accept_then_timeout = 0.0
     rates = [
         ("rate_limit", faults["rate_limit_rate"]),

@@ -13,9 +13,15 @@ class SandboxPost(models.Model):
     STATUS_CHOICES = [(PROCESSING, "Processing"), (PUBLISHED, "Published")]
 
     platform = models.CharField(max_length=20, db_index=True)
-    remote_id = models.CharField(max_length=40, unique=True)
+    remote_id = models.CharField(max_length=64, unique=True)
     client_ref = models.CharField(max_length=200, blank=True, default="", db_index=True)
+    # What the ledger counts duplicates by: the old protocol's asset ref, or for the real protocols a
+    # fingerprint of the account, the words and the video bytes (sandbox/views/platforms/common.py).
     asset_ref = models.CharField(max_length=200, blank=True, default="", db_index=True)
+    # The account the post was made for (the token's holder) and the platform handle it came from
+    # (a YouTube upload session, a TikTok publish_id, an Instagram container, an X media id).
+    account = models.CharField(max_length=200, blank=True, default="")
+    handle = models.CharField(max_length=500, blank=True, default="", db_index=True)
     title = models.CharField(max_length=300, blank=True, default="")
     caption = models.TextField(blank=True, default="")
     size_bytes = models.BigIntegerField(default=0)
@@ -48,6 +54,34 @@ class SandboxPost(models.Model):
         return self.status
 
 
+class SandboxUpload(models.Model):
+    """A platform upload in progress: a session, an init, a container or a media id, with its bytes
+    received so far (kept in a file under the sandbox's var directory) and when it expires."""
+
+    platform = models.CharField(max_length=20, db_index=True)
+    handle = models.CharField(max_length=200, unique=True)
+    token = models.CharField(max_length=500, blank=True, default="")
+    total_bytes = models.BigIntegerField(default=0)
+    received_bytes = models.BigIntegerField(default=0)
+    # What the client declared at the start (the video resource, post_info, ...), as the platform kept it.
+    meta = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=40, default="open")
+    post = models.ForeignKey(SandboxPost, null=True, blank=True, on_delete=models.SET_NULL, related_name="uploads")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "sandbox upload"
+
+    def __str__(self) -> str:
+        return f"{self.platform} upload {self.handle} ({self.received_bytes}/{self.total_bytes})"
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and timezone.now() >= self.expires_at
+
+
 class SandboxRender(models.Model):
     QUEUED = "queued"
     FETCHING = "fetching"
@@ -78,3 +112,36 @@ class SandboxRender(models.Model):
 
     def __str__(self) -> str:
         return f"render {self.render_id} ({self.status})"
+
+
+class SandboxObject(models.Model):
+    """What a platform keeps for a while besides posts: an Instagram container, an X media upload or post.
+
+    Kept in the database, not Redis, because a real platform does not forget its containers when our
+    Redis is flushed; `expires_at` is the platform's own lifetime for the object.
+    """
+
+    platform = models.CharField(max_length=20)
+    kind = models.CharField(max_length=20)
+    object_id = models.CharField(max_length=40)
+    owner = models.CharField(max_length=100, blank=True, default="")
+    data = models.JSONField(default=dict)
+    # What the object became, written once with a conditional UPDATE (a container's media id): two
+    # concurrent publishes of one container make one post.
+    result_id = models.CharField(max_length=40, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "sandbox platform object"
+        constraints = [models.UniqueConstraint(fields=["platform", "kind", "object_id"],
+                                               name="sandbox_object_unique_id")]
+        indexes = [models.Index(fields=["platform", "kind", "owner", "created_at"], name="sandbox_object_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.platform} {self.kind} {self.object_id}"
+
+
+# The sandbox's authorization servers keep their grants and tokens in their own module.
+from sandbox.oauth.models import OAuthGrant, OAuthToken  # noqa: E402, F401

@@ -5,19 +5,24 @@ from django.urls import path, re_path
 
 app_name = "sandbox"
 
-PLATFORM = r"(?P<platform>youtube|tiktok|instagram|x)"
 
 if apps.is_installed("sandbox"):
+    from .oauth import views as oauth
     from .views import openai, openai_images, pexels, platforms, render
+    from .views.platforms import legacy
 
+    PLATFORM = r"(?P<platform>[a-z0-9_]+)"
     urlpatterns = [
-        re_path(rf"^platforms/{PLATFORM}/posts$", platforms.posts, name="platform-posts"),
-        re_path(rf"^platforms/{PLATFORM}/posts/(?P<remote_id>[\w-]+)$", platforms.post_detail,
+        # Platforms without their own sandbox module yet: the old shared protocol (docs/platforms.md).
+        re_path(rf"^platforms/{PLATFORM}/posts$", legacy.posts, name="platform-posts"),
+        re_path(rf"^platforms/{PLATFORM}/posts/(?P<remote_id>[\w-]+)$", legacy.post_detail,
                 name="platform-post"),
-        re_path(rf"^platforms/{PLATFORM}/posts/(?P<remote_id>[\w-]+)/metrics$", platforms.post_metrics,
+        re_path(rf"^platforms/{PLATFORM}/posts/(?P<remote_id>[\w-]+)/metrics$", legacy.post_metrics,
                 name="platform-post-metrics"),
-        re_path(rf"^platforms/{PLATFORM}/watch/(?P<remote_id>[\w-]+)$", platforms.watch,
+        re_path(rf"^platforms/{PLATFORM}/watch/(?P<remote_id>[\w-]+)$", legacy.watch,
                 name="platform-watch"),
+        # Every platform's own documented paths under its prefix.
+        re_path(rf"^platforms/{PLATFORM}/(?P<rest>.*)$", platforms.dispatch, name="platform-api"),
         path("openai/v1/responses", openai.responses, name="openai-responses"),
         path("openai/v1/chat/completions", openai.chat_completions, name="openai-chat-completions"),
         path("openai/v1/audio/speech", openai.speech, name="openai-speech"),
@@ -33,6 +38,27 @@ if apps.is_installed("sandbox"):
         path("pexels/video-files/<int:video_id>/<str:filename>", pexels.video_file, name="pexels-file"),
         path("openai/v1/images/generations", openai_images.generations, name="openai-images"),
         path("openai/v1/images/files/<str:name>", openai_images.image_file, name="openai-image-file"),
+        # Each platform's authorization server, one prefix per real host (settings.OAUTH_HOSTS).
+        path("oauth/youtube/accounts/o/oauth2/v2/auth", oauth.authorize, {"platform": "youtube"},
+             name="oauth-youtube-authorize"),
+        path("oauth/youtube/oauth2/token", oauth.google_token, name="oauth-youtube-token"),
+        path("oauth/youtube/oauth2/revoke", oauth.google_revoke, name="oauth-youtube-revoke"),
+        path("oauth/youtube/api/youtube/v3/channels", oauth.youtube_channels, name="oauth-youtube-channels"),
+        path("oauth/tiktok/www/v2/auth/authorize/", oauth.authorize, {"platform": "tiktok"},
+             name="oauth-tiktok-authorize"),
+        path("oauth/tiktok/open/v2/oauth/token/", oauth.tiktok_token, name="oauth-tiktok-token"),
+        path("oauth/tiktok/open/v2/oauth/revoke/", oauth.tiktok_revoke, name="oauth-tiktok-revoke"),
+        path("oauth/tiktok/open/v2/user/info/", oauth.tiktok_user_info, name="oauth-tiktok-user-info"),
+        path("oauth/instagram/www/oauth/authorize", oauth.authorize, {"platform": "instagram"},
+             name="oauth-instagram-authorize"),
+        path("oauth/instagram/api/oauth/access_token", oauth.instagram_access_token, name="oauth-instagram-token"),
+        path("oauth/instagram/graph/access_token", oauth.instagram_exchange, name="oauth-instagram-exchange"),
+        path("oauth/instagram/graph/refresh_access_token", oauth.instagram_refresh, name="oauth-instagram-refresh"),
+        path("oauth/instagram/graph/me", oauth.instagram_me, name="oauth-instagram-me"),
+        path("oauth/x/twitter/i/oauth2/authorize", oauth.authorize, {"platform": "x"}, name="oauth-x-authorize"),
+        path("oauth/x/api/2/oauth2/token", oauth.x_token, name="oauth-x-token"),
+        path("oauth/x/api/2/oauth2/revoke", oauth.x_revoke, name="oauth-x-revoke"),
+        path("oauth/x/api/2/users/me", oauth.x_me, name="oauth-x-me"),
     ]
 else:
     # Importing the views needs the ledger models, which need the app installed.

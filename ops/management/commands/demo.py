@@ -46,7 +46,6 @@ class Command(BaseCommand):
             "PHANTOMS_RECONCILE_INTERVAL": os.environ.get("PHANTOMS_RECONCILE_INTERVAL", "30"),
             "PHANTOMS_PUBLISH_POLL_INTERVAL": os.environ.get("PHANTOMS_PUBLISH_POLL_INTERVAL", "2"),
             "PHANTOMS_METRIC_OFFSETS": os.environ.get("PHANTOMS_METRIC_OFFSETS", "60,600,3600"),
-            "RATE_YOUTUBE_PER_DAY": os.environ.get("RATE_YOUTUBE_PER_DAY", "1000"),
         }
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)

@@ -19,15 +19,17 @@ from django.views.decorators.http import require_GET, require_http_methods
 from sandbox import faults
 from sandbox.models import SandboxPost
 
-from .common import gate, require_bearer
+from ..common import gate, require_bearer
 
 ID_PREFIXES = {"youtube": "yt_", "tiktok": "tt_", "instagram": "ig_", "x": "x_"}
 MAX_TEXT = {"title": 300, "caption": 5000, "client_ref": 200, "asset_ref": 200}
 
 
 def _check_platform(platform: str) -> None:
-    if platform not in faults.PLATFORMS:
-        raise Http404(f"unknown platform {platform!r}")
+    from . import speaks_own_protocol
+
+    if platform not in faults.PLATFORMS or speaks_own_protocol(platform):
+        raise Http404(f"unknown platform {platform!r}, or one that speaks its own protocol")
 
 
 def _post_url(request, post: SandboxPost) -> str:
@@ -73,7 +75,7 @@ def _create_post(request, platform: str):
         live = settings.SANDBOX_PROCESSING_SECONDS <= 0
         return SandboxPost.objects.create(
             platform=platform,
-            remote_id=ID_PREFIXES[platform] + uuid.uuid4().hex[:12],
+            remote_id=ID_PREFIXES.get(platform, f"{platform[:2]}_") + uuid.uuid4().hex[:12],
             size_bytes=video.size,
             sha256=digest.hexdigest(),
             status=SandboxPost.PUBLISHED if live else SandboxPost.PROCESSING,
