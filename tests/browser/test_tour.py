@@ -1,8 +1,9 @@
 """The editor's tour in a real headless Chromium (the OS package, driven by Selenium; no browser download).
 
-Signs in on a live server, and on every page finds no console error and no failed request; schedules
-a post, finds it on the calendar and drags it to another day; watches an asset's progress change
-without a reload. Screenshots of the pages go to docs/screenshots/ (shown in the README).
+Signs in on a live server, and on every page finds no console error and no failed request; watches
+an asset's progress change without a reload; edits a caption for one platform with its phone preview
+following the typing; schedules a post, finds it on the calendar and drags it to another day.
+With PHANTOMS_SCREENSHOTS=1 the screenshots go to docs/screenshots/ (shown in the README).
 """
 
 import json
@@ -22,6 +23,7 @@ from phantoms.engine.models import StageAttempt
 from pipeline.media.ffmpeg import ffmpeg_exe
 from pipeline.models import Asset
 from pipeline.script_format import compose_template_script
+from pipeline.selectors import platform_copy
 from publishing.models import Publication
 from tests.factories import advance, make_channel
 
@@ -194,10 +196,29 @@ def test_the_editors_tour(browser, live_site, world, tmp_path):
     tour.shot("asset-progress")
     assert tour.problems() == []
 
-    # Review, then approve and schedule: YouTube at its next slot, TikTok tomorrow at 18:00.
+    # Review: the asset's page, then its copy per platform, where the TikTok caption is edited with
+    # the preview and the counters following the typing, and saved for TikTok only.
     tour.visit(f"/admin/pipeline/asset/{review.pk}/change/")
     tour.wait_for("const v = document.querySelector('video'); return v && v.readyState >= 1")
     tour.shot("asset-review")
+    tour.find(f"a[href='/admin/pipeline/asset/{review.pk}/platforms/']").click()
+    tour.wait_for("return document.querySelector('#platform-tiktok') !== null")
+    caption = tour.find("#id_tiktok-caption")
+    caption.clear()
+    caption.send_keys("Three hearts, blue blood: meet the octopus")
+    tour.wait_for("return document.querySelector('#platform-tiktok .ph-overlay-caption')"
+                  ".textContent.includes('meet the octopus')")
+    assert "/" in tour.text("#platform-tiktok .ph-counter[data-counter=text]")  # used / limit
+    assert "meet the octopus" not in tour.text("#platform-youtube .ph-received")
+    tour.shot("platforms")
+    tour.find("#platform-tiktok input[type=submit]").click()
+    tour.wait_for("return document.querySelector('.messagelist .success') !== null")
+    assert "TikTok: saved" in tour.text(".messagelist .success")
+    assert platform_copy(Asset.objects.get(pk=review.pk), "tiktok")[1] == "Three hearts, blue blood: meet the octopus"
+    assert tour.problems() == []
+
+    # Approve and schedule: YouTube at its next slot, TikTok tomorrow at 18:00.
+    tour.visit(f"/admin/pipeline/asset/{review.pk}/change/")
     tour.find("#approve-schedule").click()
     tour.wait_for("return document.querySelector('#schedule-form') !== null")
     tour.find(f"#schedule-{youtube.pk} input[value=slot]").click()
@@ -250,4 +271,4 @@ def test_the_editors_tour(browser, live_site, world, tmp_path):
     for path in ("/api/docs/", "/admin/publishing/publication/", f"/admin/publishing/channel/{youtube.pk}/change/"):
         tour.visit(path)
         assert tour.problems() == [], path
-    assert len(tour.pages) >= 9
+    assert len(tour.pages) >= 10
