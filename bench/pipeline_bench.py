@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from publishing import platforms
+
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDERS = {"voice": "silence", "visuals": "plain", "render": "instant"}
 
@@ -46,7 +48,7 @@ def configure(var_dir: str, port: int, processing: float = 0.0):
         "PHANTOMS_PUBLISH_POLL_INTERVAL": "0",
         "SANDBOX_PROCESSING_SECONDS": str(processing),
         "PHANTOMS_METRIC_OFFSETS": "",
-        "RATE_YOUTUBE_PER_DAY": "1000000",
+        **{f"RATE_{p.upper()}_CALLS": "1000000" for p in platforms.names()},
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         "RQ_LOG_LEVEL": "WARNING",
     })
@@ -80,10 +82,12 @@ def warm_up(worker, items: int):
 
 
 def bench_channel():
+    from ops.sandbox_accounts import connect_sandbox_account
     from publishing.models import Channel
 
     channel, _ = Channel.objects.get_or_create(platform="youtube", account_id="bench",
-                                               defaults={"name": "bench", "access_token": "t"})
+                                               defaults={"name": "bench"})
+    connect_sandbox_account(channel)
     return channel
 
 

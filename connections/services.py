@@ -30,7 +30,7 @@ from connections.errors import AwaitingReconnect, ConnectError
 from connections.models import AuthorizationRequest, Connection
 from connections.providers import PROVIDERS, provider_for
 from connections.providers.base import TokenSet, pkce_pair
-from phantoms.encryption import Secret, encrypt
+from phantoms.encryption import Secret
 from phantoms.engine.queueing import enqueue_on_commit
 from phantoms.engine.registry import get_stage
 from phantoms.redis import get_redis
@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 # How long one refresh may hold a connection's lock, and how long another worker waits for it.
 REFRESH_LOCK_SECONDS = 60
 REFRESH_WAIT_SECONDS = 30
+# A 401 on a token younger than this is not an expiry: refreshing again would loop.
+FRESH_TOKEN_SECONDS = 60
 
 
 # --- connecting ---------------------------------------------------------------------------------
@@ -144,6 +146,7 @@ def _store(provider, request, tokens: TokenSet, account, granted, missing, user)
         connection.scopes = granted
         connection.missing_scopes = missing
         connection.last_error = ""
+        connection.refreshed_at = timezone.now()
         connection.generation = (connection.generation or 0) + 1
         connection.save()
         if not created:
@@ -153,6 +156,23 @@ def _store(provider, request, tokens: TokenSet, account, granted, missing, user)
         resumed = _wake_publications(channel)
     return Connected(channel=channel, connection=connection, created=created, missing_scopes=missing,
                      resumed=resumed)
+
+
+def store_tokens(channel: Channel, tokens: TokenSet) -> Connection:
+    """Keep tokens obtained outside the admin's flow (the demo's sandbox accounts, fixtures) for a channel."""
+    provider = provider_for(channel.platform)
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().filter(channel=channel).first() or Connection(
+            channel=channel)
+        _apply(connection, tokens)
+        granted = tokens.scopes if tokens.scopes is not None else list(provider.scopes)
+        connection.scopes, connection.missing_scopes = granted, provider.missing(granted)
+        connection.status, connection.last_error = Connection.Status.CONNECTED, ""
+        connection.refreshed_at = timezone.now()
+        connection.generation = (connection.generation or 0) + 1
+        connection.save()
+        _wake_publications(channel)
+    return connection
 
 
 def _apply(connection: Connection, tokens: TokenSet):
@@ -204,25 +224,41 @@ def _connection(channel) -> Connection:
     return connection
 
 
+def _margin(platform: str) -> float:
+    # A platform without an OAuth provider here (a token put in by other means) is never refreshed early.
+    provider = PROVIDERS.get(platform)
+    return provider.refresh_margin if provider else 0.0
+
+
 def access_token(channel) -> str:
     """A usable access token for the channel's account, refreshed first if it is about to expire."""
     connection = _connection(channel)
-    provider = PROVIDERS[connection.channel.platform]
-    if _expiring(connection, provider.refresh_margin):
+    if _expiring(connection, _margin(connection.channel.platform)):
         connection = refresh(connection.pk, seen_generation=connection.generation)
     # Which token the adapter holds: a 401 on it forces a refresh only if nobody refreshed since.
     channel._phantoms_token_generation = connection.generation
     return connection.access_token.reveal()
 
 
-def on_unauthorized(channel) -> None:
-    """The platform answered 401 to the channel's token: refresh once, then the adapter tries once more.
+def on_unauthorized(channel, message: str = "") -> None:
+    """The platform answered 401 to the channel's token: refresh it once, and have the job try again.
 
-    Raises AwaitingReconnect when the platform refuses the refresh (the channel now needs reauth).
+    Always raises: `NotReady` (retry at once with the refreshed token: a 401 means the call did
+    nothing, so repeating it is safe), or `AwaitingReconnect` when the platform refuses the refresh,
+    or refuses a token it has just issued (the channel then needs a person).
     """
     connection = _connection(channel)
+    platform = connection.channel.platform
+    label = PROVIDERS[platform].label if platform in PROVIDERS else platform
     seen = getattr(channel, "_phantoms_token_generation", connection.generation)
+    issued = connection.refreshed_at or connection.connected_at
+    if seen == connection.generation and timezone.now() - issued < timedelta(seconds=FRESH_TOKEN_SECONDS):
+        reason = f"{label} refused a token issued {int((timezone.now() - issued).total_seconds())} s ago"
+        mark_needs_reauth(connection.pk, reason=f"{reason}: {message}"[:1000] if message else reason)
+        raise AwaitingReconnect(f"{channel} needs reconnecting: {reason}", provider=channel.platform)
     refresh(connection.pk, seen_generation=seen, force=True)
+    raise NotReady(f"{label} refused the access token (401); it was refreshed, trying again",
+                   retry_after=1, provider=channel.platform, status_code=401)
 
 
 def refresh(connection_id: int, *, seen_generation: int, force: bool = False) -> Connection:
@@ -249,11 +285,17 @@ def _refresh_locked(connection_id: int, seen_generation: int, force: bool) -> Co
     channel = connection.channel
     if connection.status == Connection.Status.NEEDS_REAUTH:
         raise AwaitingReconnect(f"{channel} needs reconnecting: {connection.last_error}", provider=channel.platform)
-    provider = provider_for(channel.platform)
-    if connection.generation != seen_generation and not _expiring(connection, provider.refresh_margin):
+    margin = _margin(channel.platform)
+    if connection.generation != seen_generation and not _expiring(connection, margin):
         return connection  # another worker refreshed while we waited for the lock
-    if not force and not _expiring(connection, provider.refresh_margin):
+    if not force and not _expiring(connection, margin):
         return connection
+    if channel.platform not in PROVIDERS:
+        mark_needs_reauth(connection.pk, reason=f"{channel.platform} has no OAuth connection to refresh with",
+                          generation=connection.generation)
+        raise AwaitingReconnect(f"{channel} needs a new token: {channel.platform} cannot be refreshed here",
+                                provider=channel.platform)
+    provider = provider_for(channel.platform)
     try:
         tokens = provider.refresh(connection.access_token, connection.refresh_token)
     except PermanentError as exc:
@@ -263,7 +305,7 @@ def _refresh_locked(connection_id: int, seen_generation: int, force: bool) -> Co
                                 f"({exc.message})", provider=channel.platform)
     _apply(connection, tokens)
     updated = Connection.objects.filter(pk=connection.pk, generation=connection.generation).update(
-        access_token=encrypt(connection.access_token), refresh_token=encrypt(connection.refresh_token),
+        access_token=connection.access_token, refresh_token=connection.refresh_token,
         expires_at=connection.expires_at, refresh_expires_at=connection.refresh_expires_at,
         scopes=connection.scopes, refreshed_at=timezone.now(), last_error="", generation=F("generation") + 1)
     if not updated:

@@ -29,6 +29,7 @@ from django.db import OperationalError, close_old_connections
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from ops.sandbox_accounts import connect_sandbox_account
 from phantoms.engine.models import BreakerEvent, DeadLetter
 from phantoms.engine.selectors import breaker_states, state_counts
 from phantoms.engine.services.dead_letters import requeue
@@ -36,11 +37,12 @@ from phantoms.redis import get_redis
 from pipeline.models import Asset
 from pipeline.services.briefs import submit_brief
 from pipeline.services.review import ReviewError, approve_asset
+from publishing import platforms
 from publishing.models import Channel, Publication
 from sandbox import faults
 from sandbox.models import SandboxPost
 
-PLATFORMS = ("youtube", "tiktok", "instagram", "x")
+PLATFORMS = tuple(platforms.names())
 SETTLED = (Asset.State.PUBLISHED, Asset.State.PARTIALLY_PUBLISHED, Asset.State.FAILED, Asset.State.REJECTED,
            Asset.State.CANCELLED)
 BRIEFS = (
@@ -153,7 +155,8 @@ def ensure_channels() -> list[Channel]:
         label = dict(Channel._meta.get_field("platform").choices)[platform]
         channel, _ = Channel.objects.get_or_create(
             platform=platform, account_id=f"chaos-{platform}",
-            defaults={"name": f"Chaos {label}", "access_token": "sandbox-token"})
+            defaults={"name": f"Chaos {label}"})
+        connect_sandbox_account(channel)
         if not channel.is_active:
             channel.is_active = True
             channel.save(update_fields=["is_active"])
@@ -327,10 +330,7 @@ class LocalSystem:
             "PHANTOMS_BACKOFF_CAP": "10",
             "PHANTOMS_METRIC_OFFSETS": "60,600,3600",
             "SANDBOX_PROCESSING_SECONDS": "0.5",
-            "RATE_YOUTUBE_PER_DAY": "100000",
-            "RATE_TIKTOK_PER_MINUTE": "100000",
-            "RATE_INSTAGRAM_PER_DAY": "100000",
-            "RATE_X_PER_15_MINUTES": "100000",
+            **{f"RATE_{p.upper()}_CALLS": "100000" for p in PLATFORMS},
             "LOG_LEVEL": "WARNING",
             **{f"BREAKER_{p.upper()}_RESET_TIMEOUT": "5" for p in PLATFORMS},
         }

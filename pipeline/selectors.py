@@ -8,6 +8,7 @@ from django.db.models import Count, Max
 
 from accounts import scoping
 from pipeline.models import Asset
+from publishing.selectors import platform_copy  # noqa: F401  (one place to ask, for the pipeline and publishing)
 
 # Before approval an editor may still retarget or retitle an asset; afterwards the publications exist.
 EDITABLE_STATES = {Asset.State.DRAFT, Asset.State.SCRIPTING, Asset.State.VOICING, Asset.State.VISUALIZING,

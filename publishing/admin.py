@@ -2,11 +2,13 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 
 from accounts import scoping
 from accounts.models import Team
 from phantoms.admin import ReadOnlyAdmin, RelatedInTeamFilter, TeamScopedMixin, admin_link, badge, external_link
+from publishing import slots
+from publishing.calendar_admin import CalendarMixin
 from publishing.models import Channel, Publication
 from publishing.services import ChannelError, RetryError, disconnect_channel, retry_or_requeue, save_channel
 
@@ -14,36 +16,41 @@ RESOLVE_PERMISSION = "publishing.resolve_publication"
 
 
 class ChannelForm(forms.ModelForm):
-    # Never echo a stored token back into the page; leaving the field blank keeps it.
-    access_token = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
-                                   max_length=Channel._meta.get_field("access_token").max_length,
-                                   help_text="Leave blank to keep the current token.")
-    clear_access_token = forms.BooleanField(required=False, label="Remove the stored token")
-
+    # No token field: tokens come only from "Connect" (Connected accounts) and are never shown.
     class Meta:
         model = Channel
-        fields = ("team", "platform", "name", "account_id", "access_token", "is_active")
+        fields = ("team", "platform", "name", "account_id", "is_active", "posting_slots", "timezone")
 
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("clear_access_token"):
-            cleaned["access_token"] = ""
-        elif not cleaned.get("access_token") and self.instance.pk:
-            cleaned["access_token"] = self.instance.access_token
-        return cleaned
+    def clean_posting_slots(self):
+        try:
+            slots.parse(self.cleaned_data.get("posting_slots") or "")
+        except slots.SlotError as exc:
+            raise forms.ValidationError(exc.problem)
+        return self.cleaned_data.get("posting_slots") or ""
+
+    def clean_timezone(self):
+        try:
+            slots.zone(self.cleaned_data.get("timezone") or "")
+        except slots.SlotError as exc:
+            raise forms.ValidationError(exc.problem)
+        return self.cleaned_data.get("timezone") or "UTC"
 
 
 @admin.register(Channel)
 class ChannelAdmin(TeamScopedMixin, admin.ModelAdmin):
     form = ChannelForm
-    list_display = ("name", "platform", "team", "account_id", "has_token", "is_active", "created_at")
+    list_display = ("name", "platform", "team", "account_id", "connection_status", "is_active", "created_at")
     list_filter = ("platform", "is_active", ("team", RelatedInTeamFilter))
     search_fields = ("name", "account_id")
-    fields = ("team", "platform", "name", "account_id", "access_token", "clear_access_token", "is_active")
+    fields = ("team", "platform", "name", "account_id", "is_active", "posting_slots", "timezone")
 
-    @admin.display(description="token", boolean=True)
-    def has_token(self, obj):
-        return bool(obj.access_token)
+    @admin.display(description="connection")
+    def connection_status(self, obj):
+        # The reverse side of connections.Connection (connected / needs_reauth), or not connected.
+        try:
+            return obj.connection.get_status_display()
+        except ObjectDoesNotExist:
+            return "not connected"
 
     def get_readonly_fields(self, request, obj=None):
         # A channel stays in the team it was connected for: its publications belong to that team.
@@ -57,8 +64,6 @@ class ChannelAdmin(TeamScopedMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         concrete = {f.name for f in obj._meta.concrete_fields}
         changed = [name for name in form.changed_data if name in concrete]
-        if "clear_access_token" in form.changed_data and "access_token" not in changed:
-            changed.append("access_token")
         try:
             save_channel(obj, changed=changed, user=request.user)
         except ChannelError as exc:
@@ -73,16 +78,16 @@ class ChannelAdmin(TeamScopedMixin, admin.ModelAdmin):
 
 
 @admin.register(Publication)
-class PublicationAdmin(TeamScopedMixin, ReadOnlyAdmin):
+class PublicationAdmin(TeamScopedMixin, CalendarMixin, ReadOnlyAdmin):
     list_display = ("id", "asset_link", "channel", "platform", "state_badge", "remote_id", "remote_link",
-                    "attempts", "published_at", "updated_at")
+                    "attempts", "scheduled_at", "published_at", "updated_at")
     list_filter = ("state", "channel__platform", ("channel", RelatedInTeamFilter))
     search_fields = ("remote_id", "asset__title", "channel__name")
     list_select_related = ("asset", "channel")
     actions = ("retry_selected",)
     fields = ("asset_link", "channel", "state_badge", "remote_id", "remote_link", "idempotency_key",
-              "failed_stage", "attempts", "last_error", "job_id", "next_run_at", "published_at", "created_at",
-              "updated_at")
+              "failed_stage", "attempts", "last_error", "job_id", "next_run_at", "scheduled_at", "published_at",
+              "created_at", "updated_at")
     readonly_fields = fields
 
     def has_retry_permission(self, request, obj=None):

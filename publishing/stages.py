@@ -8,17 +8,42 @@ from django.utils import timezone
 
 from analytics.services import schedule_readbacks
 from phantoms.engine.handler import Context, StageHandler
-from phantoms.engine.models import StageAttempt
 from phantoms.engine.queueing import enqueue_on_commit
 from phantoms.engine.transitions import transit
-from phantoms.resilience.errors import NotReady, PermanentError
+from phantoms.resilience.errors import NotReady, PermanentError, TransientError
+from publishing import platforms
 from publishing.models import Channel, Publication
-from publishing.providers import get_platform_client
+from publishing.platforms.base import Handles, PublishRequest
 from publishing.services import retry_publication, settle_asset
+
+
+def stored_handles(publication, token: str) -> Handles:
+    """The publication's platform handles; each save is its own commit, and only while we hold the lease
+    (docs/platforms.md, "Handles")."""
+
+    def persist(values: dict, evidence: list):
+        with transaction.atomic():
+            held = Publication.objects.filter(pk=publication.pk, lease_owner=token).update(
+                handles=values, evidence=evidence, updated_at=timezone.now())
+        if not held:
+            raise TransientError(f"publication {publication.pk} lost its lease; the handle was not stored",
+                                 provider=publication.channel.platform)
+        publication.handles, publication.evidence = values, evidence
+
+    return Handles(publication.handles, persist=persist, evidence=publication.evidence)
+
+
+def not_due_for(publication) -> float:
+    """Seconds until a scheduled publication's time (0 when due, or not scheduled)."""
+    if publication.state != Publication.State.SCHEDULED or publication.scheduled_at is None:
+        return 0.0
+    return max(0.0, (publication.scheduled_at - timezone.now()).total_seconds())
 
 
 class PublicationStage(StageHandler):
     model = Publication
+    # The adapter stores handles and evidence in their own commits while it works.
+    writes_while_working = ("handles", "evidence", "updated_at")
 
     def load(self, claimed):
         # The claimed row and its channel (platform, token): the asset's large row only where a stage
@@ -44,6 +69,8 @@ class PublicationStage(StageHandler):
         transaction.on_commit(lambda: settle_asset(publication.asset_id))
 
     def go_live(self, publication, remote, ctx: Context):
+        # Some platforms name the public post only once it is live (TikTok's post id after moderation).
+        publication.remote_id = remote.id or publication.remote_id
         publication.remote_url = remote.url or publication.remote_url
         publication.published_at = timezone.now()
         transit(publication, "went_live", actor="worker")
@@ -70,40 +97,41 @@ class PublicationStage(StageHandler):
 class PublishStage(PublicationStage):
     name = "publish"
     queue = "publish"
-    states = (Publication.State.PENDING, Publication.State.UPLOADING)
+    # A scheduled publication is this stage's row too, due at its time: the reconciler finds it by its
+    # `next_run_at` like any other, so a flushed Redis loses no scheduled post (publishing.scheduling).
+    states = (Publication.State.SCHEDULED, Publication.State.PENDING, Publication.State.UPLOADING)
 
     def load(self, claimed):
         return self.model.objects.select_related("asset", "channel").get(pk=claimed.pk)
 
+    def work(self, publication, ctx: Context):
+        early = not_due_for(publication)
+        if early > 0:
+            # Only a job run before its time gets here (its schedule moved while it waited): wait, no attempt.
+            raise NotReady(f"scheduled for {publication.scheduled_at:%Y-%m-%d %H:%M:%S %Z}", retry_after=early)
+        return self.upload(publication, ctx)
+
     def rate_limit_key(self, publication):
         return (publication.channel.platform, publication.channel.account_id)
 
-    def work(self, publication, ctx: Context):
-        client = get_platform_client(publication.channel)
-        # A publication already in `uploading` may have reached the platform before we lost track
-        # of it: ask first, and if nobody can tell, a person decides (never post blind twice).
-        if self.may_have_posted(publication, ctx):
-            ctx.outcome_uncertain = True
-            existing = client.find_by_ref(str(publication.idempotency_key))
-            if existing:
-                return existing
-        if publication.state == Publication.State.PENDING:
+    def upload(self, publication, ctx: Context):
+        adapter = platforms.adapter_for(publication.channel)
+        if publication.state in (Publication.State.SCHEDULED, Publication.State.PENDING):
             with transaction.atomic():
                 transit(publication, "begin_upload", actor="worker", reason="upload intent committed")
                 publication.save(update_fields=["state", "updated_at"])
-        video = Path(settings.MEDIA_ROOT) / publication.asset.video.name
-        return client.upload(publication, video)
+        handles = stored_handles(publication, ctx.token)
+        request = PublishRequest(video=self.video_for(publication, adapter), copy=adapter.copy(publication.asset),
+                                 handles=handles, key=str(publication.idempotency_key),
+                                 duration=publication.asset.video_duration)
+        try:
+            # The adapter asks the platform about any stored handle before it repeats a call.
+            return adapter.publish(request)
+        finally:
+            ctx.outcome_uncertain = handles.uncertain
 
-    def may_have_posted(self, publication, ctx: Context) -> bool:
-        if publication.state == Publication.State.UPLOADING or publication.attempts:
-            return True
-        # A requeued dead letter or an operator's retry comes back `pending` with its attempts reset,
-        # yet an earlier upload may have been accepted with its response lost: the history remembers.
-        earlier = publication.stage_attempts.filter(stage=self.name).exclude(
-            outcome__in=[StageAttempt.Outcome.RATE_LIMITED, StageAttempt.Outcome.BREAKER_OPEN])
-        if ctx.attempt is not None and ctx.attempt.pk:
-            earlier = earlier.exclude(pk=ctx.attempt.pk)
-        return earlier.exists()
+    def video_for(self, publication, adapter) -> Path:
+        return Path(settings.MEDIA_ROOT) / publication.asset.video.name
 
     def commit(self, publication, remote, ctx):
         publication.remote_id = remote.id
@@ -123,11 +151,14 @@ class PollStage(PublicationStage):
     states = (Publication.State.PROCESSING,)
 
     def work(self, publication, ctx):
-        remote = get_platform_client(publication.channel).status(publication.remote_id)
+        adapter = platforms.adapter_for(publication.channel)
+        remote = adapter.status(publication.remote_id, stored_handles(publication, ctx.token))
         if remote.status == "published":
             return remote
         if remote.status == "failed":
-            raise PermanentError(f"the platform rejected post {remote.id}", provider=publication.channel.platform)
+            reason = f": {remote.reason}" if remote.reason else ""
+            raise PermanentError(f"the platform rejected post {remote.id}{reason}",
+                                 provider=publication.channel.platform)
         age = (timezone.now() - publication.updated_at).total_seconds()
         if age > settings.PUBLISH_PROCESSING_DEADLINE:
             raise PermanentError(f"still processing after {int(age)} s", provider=publication.channel.platform)

@@ -19,14 +19,48 @@ How a request is treated, in order:
 import json
 import random
 import time
+from collections.abc import Callable
 
 import redis
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
-TARGETS = ("openai", "tts", "images", "pexels", "render", "youtube", "tiktok", "instagram", "x")
-PLATFORMS = ("youtube", "tiktok", "instagram", "x")
+from publishing import platforms
+
+SERVICE_TARGETS = ("openai", "tts", "images", "pexels", "render")
 OPENAI_TARGETS = ("openai", "tts", "images")
+
+
+def platform_targets() -> tuple[str, ...]:
+    """Every registered platform is a target (publishing/platforms/registry.py, docs/platforms.md)."""
+    return tuple(platforms.names())
+
+
+def targets() -> tuple[str, ...]:
+    return SERVICE_TARGETS + platform_targets()
+
+
+def __getattr__(name: str):
+    # `faults.TARGETS` / `faults.PLATFORMS` follow the platform list, including one registered later.
+    if name == "TARGETS":
+        return targets()
+    if name == "PLATFORMS":
+        return platform_targets()
+    raise AttributeError(name)
+
+
+# A platform's sandbox module gives its own error and throttling shapes (register_platform).
+_error_shapes: dict[str, Callable] = {}
+_rate_limit_shapes: dict[str, Callable] = {}
+
+
+def register_platform(name: str, *, error: Callable | None = None, rate_limited: Callable | None = None) -> None:
+    """`error(status, message, code, param) -> JsonResponse` and `rate_limited(faults) -> HttpResponse`
+    in the platform's documented shapes, used by the injected faults too."""
+    if error is not None:
+        _error_shapes[name] = error
+    if rate_limited is not None:
+        _rate_limit_shapes[name] = rate_limited
 
 DEFAULT_KEY_PREFIX = "phantoms:sandbox"
 
@@ -62,8 +96,8 @@ def _key(kind: str, target: str) -> str:
 
 
 def _check_target(target: str) -> None:
-    if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}: expected one of {', '.join(TARGETS)}")
+    if target not in targets():
+        raise ValueError(f"unknown target {target!r}: expected one of {', '.join(targets())}")
 
 
 def _parse_bool(field: str, value) -> bool:
@@ -136,10 +170,10 @@ def set_faults(target: str, **fields) -> dict:
 
 
 def clear_faults(target: str | None = None) -> None:
-    targets = TARGETS if target is None else (target,)
-    for name in targets:
+    names = targets() if target is None else (target,)
+    for name in names:
         _check_target(name)
-    connection().delete(*[_key("faults", name) for name in targets])
+    connection().delete(*[_key("faults", name) for name in names])
 
 
 def _count_and_read(target: str) -> dict:
@@ -166,7 +200,7 @@ def _typed(stored: dict) -> dict:
 
 
 def all_faults() -> dict[str, dict]:
-    return {target: get_faults(target) for target in TARGETS}
+    return {target: get_faults(target) for target in targets()}
 
 
 def call_count(target: str) -> int:
@@ -182,7 +216,7 @@ def fault_counts(target: str) -> dict[str, int]:
 
 
 def reset_call_counts() -> None:
-    keys = [_key(kind, target) for kind in ("calls", "fired") for target in TARGETS]
+    keys = [_key(kind, target) for kind in ("calls", "fired") for target in targets()]
     connection().delete(*keys)
 
 
@@ -197,6 +231,8 @@ def _fired(target: str, kind: str) -> None:
 def error_response(target: str, status: int, message: str, *, code: str, error_type: str = "",
                    param: str | None = None) -> JsonResponse:
     """An error in the shape the real service uses for this target."""
+    if target in _error_shapes:
+        return _error_shapes[target](status, message, code, param)
     if target in OPENAI_TARGETS:
         body: dict = {"error": {"message": message, "type": error_type or code, "param": param, "code": code}}
     elif target == "render":
@@ -213,6 +249,8 @@ def error_response(target: str, status: int, message: str, *, code: str, error_t
 
 def _rate_limited(target: str, faults: dict) -> HttpResponse:
     retry_after = faults["retry_after"]
+    if target in _rate_limit_shapes:
+        return _rate_limit_shapes[target](faults)
     if target in OPENAI_TARGETS and faults["quota_exhausted"]:
         response = error_response(
             target, 429,
@@ -265,7 +303,7 @@ def apply_faults(target: str, request=None, *, on_accept=None) -> HttpResponse |
         time.sleep(faults["latency_ms"] / 1000.0)
 
     accept_then_timeout = faults["accept_then_timeout_rate"]
-    if target in PLATFORMS and on_accept is None:
+    if target in platform_targets() and on_accept is None:
         accept_then_timeout = 0.0
     rates = [
         ("rate_limit", faults["rate_limit_rate"]),

@@ -13,9 +13,15 @@ class SandboxPost(models.Model):
     STATUS_CHOICES = [(PROCESSING, "Processing"), (PUBLISHED, "Published")]
 
     platform = models.CharField(max_length=20, db_index=True)
-    remote_id = models.CharField(max_length=40, unique=True)
+    remote_id = models.CharField(max_length=64, unique=True)
     client_ref = models.CharField(max_length=200, blank=True, default="", db_index=True)
+    # What the ledger counts duplicates by: the old protocol's asset ref, or for the real protocols a
+    # fingerprint of the account, the words and the video bytes (sandbox/views/platforms/common.py).
     asset_ref = models.CharField(max_length=200, blank=True, default="", db_index=True)
+    # The account the post was made for (the token's holder) and the platform handle it came from
+    # (a YouTube upload session, a TikTok publish_id, an Instagram container, an X media id).
+    account = models.CharField(max_length=200, blank=True, default="")
+    handle = models.CharField(max_length=500, blank=True, default="", db_index=True)
     title = models.CharField(max_length=300, blank=True, default="")
     caption = models.TextField(blank=True, default="")
     size_bytes = models.BigIntegerField(default=0)
@@ -46,6 +52,34 @@ class SandboxPost(models.Model):
                     status=self.PUBLISHED, published_at=ready_at
                 )
         return self.status
+
+
+class SandboxUpload(models.Model):
+    """A platform upload in progress: a session, an init, a container or a media id, with its bytes
+    received so far (kept in a file under the sandbox's var directory) and when it expires."""
+
+    platform = models.CharField(max_length=20, db_index=True)
+    handle = models.CharField(max_length=200, unique=True)
+    token = models.CharField(max_length=500, blank=True, default="")
+    total_bytes = models.BigIntegerField(default=0)
+    received_bytes = models.BigIntegerField(default=0)
+    # What the client declared at the start (the video resource, post_info, ...), as the platform kept it.
+    meta = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=40, default="open")
+    post = models.ForeignKey(SandboxPost, null=True, blank=True, on_delete=models.SET_NULL, related_name="uploads")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "sandbox upload"
+
+    def __str__(self) -> str:
+        return f"{self.platform} upload {self.handle} ({self.received_bytes}/{self.total_bytes})"
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and timezone.now() >= self.expires_at
 
 
 class SandboxRender(models.Model):

@@ -16,9 +16,7 @@ def flush_redis():
 
 def fast_pipeline_settings(settings, sandbox_url: str):
     settings.SANDBOX_URL = sandbox_url
-    settings.PLATFORM_BASE_URLS = {
-        p: f"{sandbox_url}/sandbox/platforms/{p}" for p in ("youtube", "tiktok", "instagram", "x")
-    }
+    settings.PLATFORM_BASE_URLS = {}  # every platform at its sandbox prefix under SANDBOX_URL
     settings.OPENAI_BASE_URL = f"{sandbox_url}/sandbox/openai/v1"
     settings.RENDER_SERVICE_URL = f"{sandbox_url}/sandbox/render/v1"
     settings.PEXELS_BASE_URL = f"{sandbox_url}/sandbox/pexels"

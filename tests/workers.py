@@ -10,6 +10,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from publishing import platforms
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -40,9 +42,7 @@ def worker_env(sandbox_url: str, **extra) -> dict:
         "PHANTOMS_BACKOFF_CAP": "0.3",
         "PHANTOMS_METRIC_OFFSETS": "0,1",
         "HTTP_READ_TIMEOUT": "1.0",
-        "RATE_YOUTUBE_PER_DAY": "100000",
-        "RATE_TIKTOK_PER_MINUTE": "100000",
-        "RATE_INSTAGRAM_PER_DAY": "100000",
+        **{f"RATE_{p.upper()}_CALLS": "100000" for p in platforms.names()},
         "RQ_LOG_LEVEL": "WARNING",
         **{f"PHANTOMS_RETRY_WINDOW_{stage.upper()}": "0" for stage in settings.STAGE_RETRY_WINDOWS},
         "LOG_LEVEL": "WARNING",

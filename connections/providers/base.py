@@ -67,7 +67,7 @@ class OAuthProvider:
     refresh_margin = 300.0
 
     def __init__(self):
-        self.hosts = settings.OAUTH_HOSTS[self.platform]
+        self.hosts = hosts(self.platform)
         self.client_id, self.client_secret = settings.OAUTH_CLIENTS[self.platform]
 
     def url(self, endpoint: tuple[str, str]) -> str:
@@ -150,6 +150,17 @@ class OAuthProvider:
             if error:
                 return str(error), str(body.get("error_description", ""))
         return f"HTTP {response.status_code}", response.reason_phrase
+
+
+def hosts(platform: str) -> dict[str, str]:
+    """Base URL per host: as configured, else the sandbox's imitation (sandbox on) or the real host."""
+    configured = settings.OAUTH_HOSTS.get(platform, {})
+    real = settings.OAUTH_REAL_HOSTS[platform]
+    if settings.PHANTOMS_SANDBOX:
+        fallback = {host: f"{settings.SANDBOX_URL}/sandbox/oauth/{platform}/{host}" for host in real}
+    else:
+        fallback = real
+    return {host: configured.get(host) or fallback[host] for host in real}
 
 
 def scrub(text: str, secrets_sent: list[str]) -> str:

@@ -55,4 +55,4 @@ class X(OAuthProvider):
         body = self.call("GET", self.url(self.account_endpoint), secrets_sent=[access_token],
                          headers={"Authorization": f"Bearer {access_token.reveal()}"})
         data = body.get("data") or {}
-        return Account(id=data["id"], name=data.get("username") or data.get("name") or data["id"])
+        return Account(id=data["id"], name=data.get("name") or data.get("username") or data["id"])

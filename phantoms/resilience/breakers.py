@@ -157,7 +157,8 @@ class BreakerStatus:
 
 class Breaker:
     def __init__(self, name: str):
-        config = settings.BREAKERS[name]
+        # A platform registered without its own settings gets the defaults (publishing/platforms/registry.py).
+        config = settings.BREAKERS.get(name, settings.BREAKER_DEFAULTS)
         self.name = name
         self.redis = get_redis()
         self.listener = RecordingListener()

@@ -110,11 +110,13 @@ def raise_for_status(response: httpx.Response, provider: str) -> httpx.Response:
 
 
 def send(client: httpx.Client, method: str, url: str, *, provider: str, irreversible: bool = False,
-         **kwargs) -> httpx.Response:
+         check=None, **kwargs) -> httpx.Response:
     """Send a request and classify what went wrong.
 
     For an irreversible call (a publish), a timeout after the request was written means we
     cannot know whether the provider acted on it: that is an UnknownOutcome, never a retry.
+    `check(response, provider)` classifies an answer (default `raise_for_status`); a platform whose
+    throttling or errors do not follow plain status codes passes its own.
     """
     try:
         response = client.request(method, url, **kwargs)
@@ -128,4 +130,4 @@ def send(client: httpx.Client, method: str, url: str, *, provider: str, irrevers
         if irreversible:
             raise UnknownOutcome(f"connection lost after sending: {exc!r}", provider=provider)
         raise TransientError(f"transport error: {exc!r}", provider=provider)
-    return raise_for_status(response, provider)
+    return (check or raise_for_status)(response, provider)

@@ -5,15 +5,16 @@ from rest_framework import viewsets
 
 from phantoms.api.filters import IdFilter
 from phantoms.api.views import CheckedLookupMixin
+from publishing import platforms
 from publishing.api.serializers import PublicationSerializer
-from publishing.models import Platform, Publication
+from publishing.models import Publication
 from publishing.selectors import publications_for
 
 
 class PublicationFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=Publication.State.choices)
     asset = IdFilter(field_name="asset")
-    channel__platform = django_filters.ChoiceFilter(choices=Platform.choices)
+    channel__platform = django_filters.ChoiceFilter(choices=platforms.choices)
 
     class Meta:
         model = Publication

@@ -1,12 +1,5 @@
-from django.utils.module_loading import import_string
+"""Kept for analytics' metric readback until it calls `publishing.platforms.adapter_for` itself."""
 
-PLATFORM_CLIENTS = {
-    "youtube": "publishing.providers.youtube.YouTubeClient",
-    "tiktok": "publishing.providers.tiktok.TikTokClient",
-    "instagram": "publishing.providers.instagram.InstagramClient",
-    "x": "publishing.providers.x.XClient",
-}
+from publishing.platforms import adapter_for as get_platform_client
 
-
-def get_platform_client(channel):
-    return import_string(PLATFORM_CLIENTS[channel.platform])(channel)
+__all__ = ["get_platform_client"]

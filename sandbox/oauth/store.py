@@ -60,12 +60,14 @@ def redeem_code(*, platform, client_id, code, redirect_uri, code_verifier=None) 
         if token is None:
             raise OAuthFault("invalid_grant", "The authorization code is invalid.")
         grant = token.grant
-        if token.spent_at is not None:
-            # A replayed code: refuse it and revoke what it was exchanged for.
-            revoke_grant(grant)
-            raise OAuthFault("invalid_grant", "The authorization code has already been used.")
-        token.spent_at = now
-        token.save(update_fields=["spent_at"])
+        replayed = token.spent_at is not None
+        if not replayed:
+            token.spent_at = now
+            token.save(update_fields=["spent_at"])
+    if replayed:
+        # A replayed code: refuse it and revoke what it was exchanged for.
+        revoke_grant(grant)
+        raise OAuthFault("invalid_grant", "The authorization code has already been used.")
     if grant.revoked_at or (token.expires_at and token.expires_at <= now):
         raise OAuthFault("invalid_grant", "The authorization code has expired.")
     if grant.client_id != client_id:
@@ -126,3 +128,24 @@ def revoke_grant(grant: OAuthGrant) -> None:
     if grant.revoked_at is None:
         OAuthGrant.objects.filter(pk=grant.pk).update(revoked_at=timezone.now())
         grant.revoked_at = timezone.now()
+
+
+def refused(value: str) -> bool:
+    """True for an access token this sandbox issued that no longer works (expired, revoked).
+
+    Tokens it never issued (fixtures' "sandbox-token") are not its business: the imitations accept them.
+    """
+    if not value:
+        return False
+    token = OAuthToken.objects.select_related("grant").filter(value=value, kind=OAuthToken.Kind.ACCESS).first()
+    if token is None:
+        return False
+    return token.grant.revoked_at is not None or (token.expires_at is not None and token.expires_at <= timezone.now())
+
+
+def account_for(value: str) -> str | None:
+    """The account id an access token this sandbox issued speaks for (the same across refreshes)."""
+    if not value:
+        return None
+    return (OAuthToken.objects.filter(value=value, kind=OAuthToken.Kind.ACCESS)
+            .values_list("grant__account_id", flat=True).first())

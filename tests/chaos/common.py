@@ -3,11 +3,12 @@
 from pipeline.models import Asset
 from pipeline.services.briefs import submit_brief
 from pipeline.services.review import approve_asset
+from publishing import platforms
 from publishing.models import Publication
 from tests.factories import make_channel
 from tests.helpers import drain
 
-PLATFORMS = ("youtube", "tiktok", "instagram", "x")
+PLATFORMS = tuple(platforms.names())
 # Publishing is the stage under test: silence and a copied one-second MP4 keep the earlier stages cheap.
 FAST = {"voice": "silence", "render": "instant"}
 

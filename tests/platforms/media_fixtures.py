@@ -50,3 +50,65 @@ def copy_media(source: Path, name: str) -> Path:
     target = source.parent / name
     shutil.copyfile(source, target)
     return target
+
+
+@pytest.fixture
+def live_transport(monkeypatch, platform_sandbox):
+    """Every adapter call goes through one FaultyTransport over loopback HTTP to the live sandbox."""
+    import httpx
+
+    from publishing.platforms.base import Adapter
+    from tests.platforms.harness import FaultyTransport
+
+    faulty = FaultyTransport(httpx.HTTPTransport())
+    client = httpx.Client(transport=faulty, timeout=httpx.Timeout(1.0, connect=1.0))
+    monkeypatch.setattr(Adapter, "http_client", lambda self: client)
+    yield faulty
+    client.close()
+
+
+@pytest.fixture
+def local(monkeypatch, settings, tmp_path, tiny_mp4):
+    """The sandbox's WSGI app called in-process: no sockets, no server thread, the test's own transaction.
+
+    For the many-runs tests, which a live server and a transactional test case would make slow. Yields
+    the FaultyTransport; `local.video` is the tiny MP4 under MEDIA_ROOT.
+    """
+    import httpx
+    from django.core import signals
+    from django.core.wsgi import get_wsgi_application
+    from django.db import close_old_connections
+
+    from pipeline.services.signed_media import resolve
+    from publishing.platforms.base import Adapter
+    from sandbox import faults
+    from sandbox.views.platforms import instagram as ig_sandbox
+    from tests.helpers import fast_pipeline_settings
+    from tests.platforms.harness import FaultyTransport
+
+    fast_pipeline_settings(settings, "http://testserver")
+    settings.PHANTOMS_SANDBOX = True
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.SANDBOX_PROCESSING_SECONDS = 0
+    settings.SANDBOX_KEY_PREFIX = f"phantoms:sandbox-test:{os.getpid()}:local"
+    faults.clear_faults()
+    # As Django's test client does: a request must not close the test's connection (and its transaction).
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    faulty = FaultyTransport(httpx.WSGITransport(app=get_wsgi_application()))
+    client = httpx.Client(transport=faulty, base_url="http://testserver")
+    monkeypatch.setattr(Adapter, "http_client", lambda self: client)
+
+    def fetch(url):  # Instagram's download of the signed link, through the resolver the view uses
+        token, filename = url.split("/signed-media/")[1].split("/")
+        return resolve(token, filename).read_bytes(), ""
+
+    monkeypatch.setattr(ig_sandbox, "_fetch_video", fetch)
+    video = Path(settings.MEDIA_ROOT) / "renders" / "video.mp4"
+    video.parent.mkdir(parents=True, exist_ok=True)
+    video.write_bytes(tiny_mp4)
+    faulty.video = video
+    yield faulty
+    client.close()
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
