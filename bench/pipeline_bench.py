@@ -81,10 +81,12 @@ def warm_up(worker, items: int):
 
 
 def bench_channel():
+    from ops.sandbox_accounts import connect_sandbox_account
     from publishing.models import Channel
 
     channel, _ = Channel.objects.get_or_create(platform="youtube", account_id="bench",
-                                               defaults={"name": "bench", "access_token": "t"})
+                                               defaults={"name": "bench"})
+    connect_sandbox_account(channel)
     return channel
 
 

@@ -224,11 +224,16 @@ def _connection(channel) -> Connection:
     return connection
 
 
+def _margin(platform: str) -> float:
+    # A platform without an OAuth provider here (a token put in by other means) is never refreshed early.
+    provider = PROVIDERS.get(platform)
+    return provider.refresh_margin if provider else 0.0
+
+
 def access_token(channel) -> str:
     """A usable access token for the channel's account, refreshed first if it is about to expire."""
     connection = _connection(channel)
-    provider = PROVIDERS[connection.channel.platform]
-    if _expiring(connection, provider.refresh_margin):
+    if _expiring(connection, _margin(connection.channel.platform)):
         connection = refresh(connection.pk, seen_generation=connection.generation)
     # Which token the adapter holds: a 401 on it forces a refresh only if nobody refreshed since.
     channel._phantoms_token_generation = connection.generation
@@ -243,15 +248,16 @@ def on_unauthorized(channel, message: str = "") -> None:
     or refuses a token it has just issued (the channel then needs a person).
     """
     connection = _connection(channel)
-    provider = PROVIDERS[connection.channel.platform]
+    platform = connection.channel.platform
+    label = PROVIDERS[platform].label if platform in PROVIDERS else platform
     seen = getattr(channel, "_phantoms_token_generation", connection.generation)
     issued = connection.refreshed_at or connection.connected_at
     if seen == connection.generation and timezone.now() - issued < timedelta(seconds=FRESH_TOKEN_SECONDS):
-        reason = f"{provider.label} refused a token issued {int((timezone.now() - issued).total_seconds())} s ago"
+        reason = f"{label} refused a token issued {int((timezone.now() - issued).total_seconds())} s ago"
         mark_needs_reauth(connection.pk, reason=f"{reason}: {message}"[:1000] if message else reason)
         raise AwaitingReconnect(f"{channel} needs reconnecting: {reason}", provider=channel.platform)
     refresh(connection.pk, seen_generation=seen, force=True)
-    raise NotReady(f"{provider.label} refused the access token (401); it was refreshed, trying again",
+    raise NotReady(f"{label} refused the access token (401); it was refreshed, trying again",
                    retry_after=1, provider=channel.platform, status_code=401)
 
 
@@ -279,11 +285,17 @@ def _refresh_locked(connection_id: int, seen_generation: int, force: bool) -> Co
     channel = connection.channel
     if connection.status == Connection.Status.NEEDS_REAUTH:
         raise AwaitingReconnect(f"{channel} needs reconnecting: {connection.last_error}", provider=channel.platform)
-    provider = provider_for(channel.platform)
-    if connection.generation != seen_generation and not _expiring(connection, provider.refresh_margin):
+    margin = _margin(channel.platform)
+    if connection.generation != seen_generation and not _expiring(connection, margin):
         return connection  # another worker refreshed while we waited for the lock
-    if not force and not _expiring(connection, provider.refresh_margin):
+    if not force and not _expiring(connection, margin):
         return connection
+    if channel.platform not in PROVIDERS:
+        mark_needs_reauth(connection.pk, reason=f"{channel.platform} has no OAuth connection to refresh with",
+                          generation=connection.generation)
+        raise AwaitingReconnect(f"{channel} needs a new token: {channel.platform} cannot be refreshed here",
+                                provider=channel.platform)
+    provider = provider_for(channel.platform)
     try:
         tokens = provider.refresh(connection.access_token, connection.refresh_token)
     except PermanentError as exc:

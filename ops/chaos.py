@@ -29,6 +29,7 @@ from django.db import OperationalError, close_old_connections
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from ops.sandbox_accounts import connect_sandbox_account
 from phantoms.engine.models import BreakerEvent, DeadLetter
 from phantoms.engine.selectors import breaker_states, state_counts
 from phantoms.engine.services.dead_letters import requeue
@@ -154,7 +155,8 @@ def ensure_channels() -> list[Channel]:
         label = dict(Channel._meta.get_field("platform").choices)[platform]
         channel, _ = Channel.objects.get_or_create(
             platform=platform, account_id=f"chaos-{platform}",
-            defaults={"name": f"Chaos {label}", "access_token": "sandbox-token"})
+            defaults={"name": f"Chaos {label}"})
+        connect_sandbox_account(channel)
         if not channel.is_active:
             channel.is_active = True
             channel.save(update_fields=["is_active"])

@@ -285,6 +285,20 @@ PLATFORM_BASE_URLS = {
     platform: env.str(f"{platform.upper()}_BASE_URL") for platform in PLATFORM_NAMES
     if env.str(f"{platform.upper()}_BASE_URL", default="")
 }
+# YouTube (publishing/platforms/youtube): the Google Cloud project its quota is counted against, that
+# quota per day (reset at midnight Pacific Time), upload chunk size (a multiple of 256 KiB), and the
+# settings of each upload.
+YOUTUBE_PROJECT = env.str("YOUTUBE_PROJECT", default="default")
+YOUTUBE_QUOTA_INSERTS_PER_DAY = env.int("YOUTUBE_QUOTA_INSERTS_PER_DAY", default=100)
+YOUTUBE_QUOTA_UNITS_PER_DAY = env.int("YOUTUBE_QUOTA_UNITS_PER_DAY", default=10000)
+YOUTUBE_UPLOAD_CHUNK_BYTES = env.int("YOUTUBE_UPLOAD_CHUNK_BYTES", default=8 * 1024 * 1024)
+YOUTUBE_PRIVACY_STATUS = env.str("YOUTUBE_PRIVACY_STATUS", default="public")
+YOUTUBE_CATEGORY_ID = env.str("YOUTUBE_CATEGORY_ID", default="22")
+# TikTok (publishing/platforms/tiktok): the chunk size for uploads of 5 MB and more (5 to 64 MB, as
+# TikTok's media transfer guide allows) and the privacy level asked for (used only if the creator's
+# options include it; otherwise the most private option offered).
+TIKTOK_CHUNK_BYTES = env.int("TIKTOK_CHUNK_BYTES", default=10 * 1024 * 1024)
+TIKTOK_PRIVACY_LEVEL = env.str("TIKTOK_PRIVACY_LEVEL", default="PUBLIC_TO_EVERYONE")
 # --- Connecting accounts (connections/): each platform's authorization server, by host. A host set
 # as <PLATFORM>_OAUTH_<HOST>_URL is used as given; unset, it is the sandbox's imitation of that host
 # when PHANTOMS_SANDBOX is on and the platform's real host otherwise (README, "Connecting accounts").

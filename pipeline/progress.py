@@ -111,23 +111,31 @@ def asset_progress(asset: Asset, now=None, typical: dict | None = None) -> dict:
 
 
 def _eta(asset: Asset, stage: str, now, typical: dict | None = None):
-    """When the asset should be ready for review, or None when some remaining stage has no history."""
+    """When the asset should be ready for review, or None when a remaining stage has nothing to go by.
+
+    The current stage goes by its own pace when it reports one (a render's percentage), else by its
+    typical duration less the time its running attempt has spent; later stages by their typical one.
+    """
     remaining = STAGE_ORDER[STAGE_ORDER.index(stage):] if stage in STAGE_ORDER else []
-    typical = typical if typical is not None else typical_durations(remaining)
-    if not remaining or any(name not in typical for name in remaining):
+    if not remaining:
         return None
-    current = typical[stage]
+    typical = typical if typical is not None else typical_durations(remaining)
     running = (StageAttempt.objects.filter(asset=asset, stage=stage, publication__isnull=True,
                                            outcome=StageAttempt.Outcome.RUNNING)
                .order_by("-started_at").values_list("started_at", flat=True).first())
     if stage == "render" and asset.render_progress > 0.02 and running:
         elapsed = (now - running).total_seconds()
         current = elapsed / asset.render_progress - elapsed  # this render's own pace
-    elif running:
-        current = max(0.0, current - (now - running).total_seconds())
+    elif stage in typical:
+        current = typical[stage]
+        if running:
+            current = max(0.0, current - (now - running).total_seconds())
+    else:
+        return None
+    if any(name not in typical for name in remaining[1:]):
+        return None
     start = max(now, asset.next_run_at) if asset.next_run_at else now
-    seconds = current + sum(typical[name] for name in remaining[1:])
-    return start + timedelta(seconds=seconds)
+    return start + timedelta(seconds=current + sum(typical[name] for name in remaining[1:]))
 
 
 # States in which an asset's progress changes without anyone acting: what the list polls for.

@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 
 from accounts import scoping
 from accounts.models import Team
@@ -16,15 +16,10 @@ RESOLVE_PERMISSION = "publishing.resolve_publication"
 
 
 class ChannelForm(forms.ModelForm):
-    # Never echo a stored token back into the page; leaving the field blank keeps it.
-    access_token = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
-                                   max_length=Channel._meta.get_field("access_token").max_length,
-                                   help_text="Leave blank to keep the current token.")
-    clear_access_token = forms.BooleanField(required=False, label="Remove the stored token")
-
+    # No token field: tokens come only from "Connect" (Connected accounts) and are never shown.
     class Meta:
         model = Channel
-        fields = ("team", "platform", "name", "account_id", "access_token", "is_active", "posting_slots", "timezone")
+        fields = ("team", "platform", "name", "account_id", "is_active", "posting_slots", "timezone")
 
     def clean_posting_slots(self):
         try:
@@ -40,27 +35,22 @@ class ChannelForm(forms.ModelForm):
             raise forms.ValidationError(exc.problem)
         return self.cleaned_data.get("timezone") or "UTC"
 
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("clear_access_token"):
-            cleaned["access_token"] = ""
-        elif not cleaned.get("access_token") and self.instance.pk:
-            cleaned["access_token"] = self.instance.access_token
-        return cleaned
-
 
 @admin.register(Channel)
 class ChannelAdmin(TeamScopedMixin, admin.ModelAdmin):
     form = ChannelForm
-    list_display = ("name", "platform", "team", "account_id", "has_token", "is_active", "created_at")
+    list_display = ("name", "platform", "team", "account_id", "connection_status", "is_active", "created_at")
     list_filter = ("platform", "is_active", ("team", RelatedInTeamFilter))
     search_fields = ("name", "account_id")
-    fields = ("team", "platform", "name", "account_id", "access_token", "clear_access_token", "is_active",
-              "posting_slots", "timezone")
+    fields = ("team", "platform", "name", "account_id", "is_active", "posting_slots", "timezone")
 
-    @admin.display(description="token", boolean=True)
-    def has_token(self, obj):
-        return bool(obj.access_token)
+    @admin.display(description="connection")
+    def connection_status(self, obj):
+        # The reverse side of connections.Connection (connected / needs_reauth), or not connected.
+        try:
+            return obj.connection.get_status_display()
+        except ObjectDoesNotExist:
+            return "not connected"
 
     def get_readonly_fields(self, request, obj=None):
         # A channel stays in the team it was connected for: its publications belong to that team.
@@ -74,8 +64,6 @@ class ChannelAdmin(TeamScopedMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         concrete = {f.name for f in obj._meta.concrete_fields}
         changed = [name for name in form.changed_data if name in concrete]
-        if "clear_access_token" in form.changed_data and "access_token" not in changed:
-            changed.append("access_token")
         try:
             save_channel(obj, changed=changed, user=request.user)
         except ChannelError as exc:

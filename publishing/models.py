@@ -19,7 +19,6 @@ class Channel(models.Model):
     platform = models.CharField(max_length=20, choices=registry.choices)
     name = models.CharField(max_length=100)
     account_id = models.CharField(max_length=100, help_text="The platform's id for this account.")
-    access_token = models.CharField(max_length=500, blank=True)
     is_active = models.BooleanField(default=True)
     posting_slots = models.CharField(
         max_length=500, blank=True,

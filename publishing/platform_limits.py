@@ -10,6 +10,9 @@ and `publishing.selectors.platform_copy`. The limits are the platforms' document
 - Instagram Graph API, IG media `caption`: at most 2200 characters, 30 hashtags and 20 @-mentions.
 - X API v2, `POST /2/tweets` `text`: 280 characters as X counts them (a URL counts 23), hashtags inline.
 
+A platform registered later (publishing.platforms.registry) without a row here gets its limits from
+its adapter's own `title_limit`, `caption_limit` and `max_hashtags` (`limits_for`).
+
 Counting: characters are counted as UTF-16 code units (what TikTok and X count, and what a browser's
 String.length gives the live counter), except YouTube's description, which is UTF-8 bytes.
 """
@@ -38,6 +41,21 @@ LIMITS: dict[str, PlatformLimits] = {
 }
 
 
+def limits_for(platform: str) -> PlatformLimits:
+    """The platform's row, or one read from its registered adapter's class attributes."""
+    if platform in LIMITS:
+        return LIMITS[platform]
+    from django.utils.module_loading import import_string
+
+    from publishing.platforms import registry
+
+    registration = registry.get(platform)  # UnknownPlatform (a KeyError) for a name nobody registered
+    adapter = import_string(registration.adapter)
+    return PlatformLimits(platform, registration.label, title=getattr(adapter, "title_limit", None),
+                          text=getattr(adapter, "caption_limit", 2200), hashtags=getattr(adapter, "max_hashtags", None),
+                          default_hashtags=getattr(adapter, "max_hashtags", None))
+
+
 def measure(text: str, unit: str = "characters") -> int:
     if unit == "bytes":
         return len(text.encode("utf-8"))
@@ -57,7 +75,7 @@ def compose(platform: str, caption: str, hashtags: list[str]) -> str:
 
 def problems(platform: str, title: str, caption: str, hashtags: list[str]) -> dict[str, str]:
     """{field: problem} for copy a platform would refuse or cut; empty when it fits."""
-    limits = LIMITS[platform]
+    limits = limits_for(platform)
     found = {}
     if limits.title is not None:
         if measure(title) > limits.title:

@@ -5,7 +5,7 @@ from django.db.models.functions import Coalesce
 
 from accounts import scoping
 from publishing.models import Channel, Publication
-from publishing.platform_limits import LIMITS
+from publishing.platform_limits import limits_for
 
 
 def channels_for(user, *, active_only: bool = False):
@@ -24,7 +24,7 @@ def publications_for(user):
 
 def _fallback(asset, platform: str) -> tuple[str, str, list[str]]:
     """What a platform receives from the script alone (what the platform clients sent before overrides)."""
-    limits = LIMITS[platform]
+    limits = limits_for(platform)
     script = asset.script or {}
     title = asset.title or script.get("title", "")
     caption = title if limits.title_in_caption else script.get("description", "")

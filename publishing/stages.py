@@ -69,6 +69,8 @@ class PublicationStage(StageHandler):
         transaction.on_commit(lambda: settle_asset(publication.asset_id))
 
     def go_live(self, publication, remote, ctx: Context):
+        # Some platforms name the public post only once it is live (TikTok's post id after moderation).
+        publication.remote_id = remote.id or publication.remote_id
         publication.remote_url = remote.url or publication.remote_url
         publication.published_at = timezone.now()
         transit(publication, "went_live", actor="worker")
@@ -120,7 +122,8 @@ class PublishStage(PublicationStage):
                 publication.save(update_fields=["state", "updated_at"])
         handles = stored_handles(publication, ctx.token)
         request = PublishRequest(video=self.video_for(publication, adapter), copy=adapter.copy(publication.asset),
-                                 handles=handles, key=str(publication.idempotency_key))
+                                 handles=handles, key=str(publication.idempotency_key),
+                                 duration=publication.asset.video_duration)
         try:
             # The adapter asks the platform about any stored handle before it repeats a call.
             return adapter.publish(request)

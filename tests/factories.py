@@ -22,10 +22,17 @@ ASSET_PATH = {
 
 
 def make_channel(platform: str = "youtube", **kwargs) -> Channel:
+    """A channel connected with `access_token` (a token that never expires), or not at all when it is ""."""
+    from connections.models import Connection
+    from phantoms.encryption import Secret
+
     n = next(_ids)
-    return Channel.objects.create(platform=platform, name=kwargs.pop("name", f"{platform} {n}"),
-                                  account_id=kwargs.pop("account_id", f"acct-{platform}-{n}"),
-                                  access_token=kwargs.pop("access_token", "sandbox-token"), **kwargs)
+    token = kwargs.pop("access_token", "sandbox-token")
+    channel = Channel.objects.create(platform=platform, name=kwargs.pop("name", f"{platform} {n}"),
+                                     account_id=kwargs.pop("account_id", f"acct-{platform}-{n}"), **kwargs)
+    if token:
+        Connection.objects.create(channel=channel, access_token=Secret(token))
+    return channel
 
 
 def make_asset(state: str = Asset.State.DRAFT, *, channels=(), brief: str = "Three tips for better sleep",

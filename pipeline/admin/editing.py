@@ -17,7 +17,7 @@ from pipeline.selectors import EDITABLE_STATES, script_diff, script_versions
 from pipeline.services.edits import EditError
 from pipeline.services.platform_copy import parse_hashtags, save_platform_copy
 from pipeline.services.script_edits import revise_script
-from publishing.platform_limits import LIMITS, compose
+from publishing.platform_limits import LIMITS, compose, limits_for
 from publishing.selectors import platform_copy
 
 RERUN_TEXT = {"voice": "a new voice, then visuals and the render", "visuals": "new visuals, then the render",
@@ -114,7 +114,8 @@ class EditingMixin:
         channels = {}
         for channel in asset.channels.all():
             channels.setdefault(channel.platform, channel)
-        platforms = sorted((name for name in channels if name in LIMITS), key=lambda name: list(LIMITS).index(name))
+        order = [*LIMITS, *sorted(channels)]
+        platforms = sorted(channels, key=order.index)
         if request.method == "POST":
             if not editable:
                 raise PermissionDenied
@@ -131,7 +132,7 @@ class EditingMixin:
                 except EditError as exc:
                     messages.error(request, f"Not saved: {exc}")
                 else:
-                    messages.success(request, f"{LIMITS[platform].label}: saved.")
+                    messages.success(request, f"{limits_for(platform).label}: saved.")
                     return HttpResponseRedirect(f"{request.path}#platform-{platform}")
         cards = []
         # One query for every platform's override (platform_copy reads the prefetched list).
@@ -139,7 +140,7 @@ class EditingMixin:
         overridden = {copy.platform for copy in asset.platform_copies.all()}
         for platform in platforms:
             title, caption, hashtags = platform_copy(asset, platform)
-            limits = LIMITS[platform]
+            limits = limits_for(platform)
             form = PlatformCopyForm(prefix=platform, initial={"title": title, "caption": caption,
                                                              "hashtags": " ".join(hashtags)})
             cards.append({"platform": platform, "limits": limits, "form": form, "title": title,

@@ -16,7 +16,7 @@ from pipeline.models import Asset
 from pipeline.selectors import EDITABLE_STATES
 from pipeline.services.edits import EditError
 from publishing.models import PlatformCopy
-from publishing.platform_limits import LIMITS, problems
+from publishing.platform_limits import limits_for, problems
 from publishing.selectors import script_copy
 
 
@@ -33,7 +33,9 @@ def parse_hashtags(text: str) -> list[str]:
 def save_platform_copy(asset_id: int, platform: str, *, title: str, caption: str, hashtags: list[str],
                        user=None) -> PlatformCopy | None:
     """Store what `platform` receives for the asset where it differs from the script; None when nothing does."""
-    if platform not in LIMITS:
+    try:
+        limits = limits_for(platform)
+    except KeyError:
         raise EditError("platform", f"unknown platform {platform!r}")
     title, caption = (title or "").strip(), (caption or "").strip()
     with transaction.atomic():
@@ -50,7 +52,7 @@ def save_platform_copy(asset_id: int, platform: str, *, title: str, caption: str
             field, problem = next(iter(found.items()))
             raise EditError(f"{platform}.{field}", problem)
         base_title, base_caption, base_tags = script_copy(asset, platform)
-        values = {"title": "" if title == base_title or LIMITS[platform].title is None else title,
+        values = {"title": "" if title == base_title or limits.title is None else title,
                   "caption": "" if caption == base_caption else caption,
                   "hashtags": None if hashtags == base_tags else hashtags}
         existing = PlatformCopy.objects.filter(asset=asset, platform=platform).first()
@@ -67,6 +69,6 @@ def save_platform_copy(asset_id: int, platform: str, *, title: str, caption: str
                 asset=asset, platform=platform,
                 defaults={**values, "updated_by": user if getattr(user, "pk", None) else None})
         audit.record(AuditEvent.Action.EDITED, actor=user, target=asset,
-                     summary=f"{LIMITS[platform].label}: changed {', '.join(changed)}",
+                     summary=f"{limits.label}: changed {', '.join(changed)}",
                      fields=[f"{platform}.{name}" for name in changed])
     return copy

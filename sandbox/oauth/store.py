@@ -141,3 +141,11 @@ def refused(value: str) -> bool:
     if token is None:
         return False
     return token.grant.revoked_at is not None or (token.expires_at is not None and token.expires_at <= timezone.now())
+
+
+def account_for(value: str) -> str | None:
+    """The account id an access token this sandbox issued speaks for (the same across refreshes)."""
+    if not value:
+        return None
+    return (OAuthToken.objects.filter(value=value, kind=OAuthToken.Kind.ACCESS)
+            .values_list("grant__account_id", flat=True).first())

@@ -5,6 +5,7 @@ import json
 from django.http import JsonResponse
 
 from sandbox import faults
+from sandbox.oauth import store as oauth_store
 
 
 def require_bearer(request, target: str) -> JsonResponse | None:
@@ -14,11 +15,12 @@ def require_bearer(request, target: str) -> JsonResponse | None:
     """
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
+    # A token the sandbox's authorization server issued must also still be valid (sandbox.oauth).
+    if scheme.lower() == "bearer" and token.strip() and not oauth_store.refused(token.strip()):
         return None
     faults.count_call(target)
     return faults.error_response(
-        target, 401, "Missing bearer token in the Authorization header.",
+        target, 401, "Missing, expired or revoked bearer token in the Authorization header.",
         code="invalid_api_key" if target in faults.OPENAI_TARGETS else "unauthorized",
         error_type="invalid_request_error",
     )

@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from phantoms.engine.models import DeadLetter
 from pipeline.models import Asset
-from publishing.models import Channel, Publication
+from publishing.models import Publication
 from tests.admin.conftest import queued, texts
 from tests.admin.factories import make_asset, make_channel, make_dead_letter, make_publication
 
@@ -12,23 +12,21 @@ pytestmark = pytest.mark.django_db
 PUBLICATIONS_URL = reverse("admin:publishing_publication_changelist")
 
 
-def test_channel_token_is_a_password_field_and_kept_when_blank(admin_client):
-    channel = Channel.objects.create(platform="youtube", name="Main", account_id="UC1", access_token="s3cret")
+def test_a_channel_page_has_no_token_field_and_shows_the_connection(admin_client):
+    from tests.factories import make_channel as connected_channel
+
+    channel = connected_channel("youtube", name="Main", account_id="UC1", access_token="s3cret")
     url = reverse("admin:publishing_channel_change", args=[channel.pk])
 
     html = admin_client.get(url).content.decode()
-    assert 'type="password" name="access_token"' in html
-    assert "s3cret" not in html
+    assert 'name="access_token"' not in html and "s3cret" not in html
+    listing = admin_client.get(reverse("admin:publishing_channel_changelist")).content.decode()
+    assert "Connected" in listing and "s3cret" not in listing
 
-    admin_client.post(url, {"platform": "youtube", "name": "Renamed", "account_id": "UC1", "access_token": "",
-                            "is_active": "on"})
+    # Editing the channel leaves its connection (and token) alone.
+    admin_client.post(url, {"platform": "youtube", "name": "Renamed", "account_id": "UC1", "is_active": "on"})
     channel.refresh_from_db()
-    assert (channel.name, channel.access_token) == ("Renamed", "s3cret")
-
-    admin_client.post(url, {"platform": "youtube", "name": "Renamed", "account_id": "UC1",
-                            "access_token": "n3w", "is_active": "on"})
-    channel.refresh_from_db()
-    assert channel.access_token == "n3w"
+    assert channel.name == "Renamed" and channel.connection.access_token.reveal() == "s3cret"
 
 
 def test_retry_without_dead_letter_uses_retry_publication(admin_client, transactional_db):

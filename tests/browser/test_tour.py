@@ -1,11 +1,13 @@
 """The editor's tour in a real headless Chromium (the OS package, driven by Selenium; no browser download).
 
-Signs in on a live server, and on every page finds no console error and no failed request; schedules
-a post, finds it on the calendar and drags it to another day; watches an asset's progress change
-without a reload. Screenshots of the pages go to docs/screenshots/ (shown in the README).
+Signs in on a live server, and on every page finds no console error and no failed request; watches
+an asset's progress change without a reload; edits a caption for one platform with its phone preview
+following the typing; schedules a post, finds it on the calendar and drags it to another day.
+With PHANTOMS_SCREENSHOTS=1 the screenshots go to docs/screenshots/ (shown in the README).
 """
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -14,10 +16,14 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test.testcases import LiveServerThread
 from django.utils import timezone
 
+from phantoms.engine.models import StageAttempt
+from pipeline.media.ffmpeg import ffmpeg_exe
 from pipeline.models import Asset
 from pipeline.script_format import compose_template_script
+from pipeline.selectors import platform_copy
 from publishing.models import Publication
 from tests.factories import advance, make_channel
 
@@ -25,8 +31,28 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# PHANTOMS_SCREENSHOTS=1 writes the screenshots into the docs (the README shows them); otherwise they
+# go to the test's temporary folder, so a test run leaves the working tree as it was.
+DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "tour-password-1"
+
+
+@pytest.fixture
+def live_site(transactional_db, settings):
+    """The whole site on a live server as production serves it: static files through WhiteNoise.
+
+    (pytest-django's `live_server` puts Django's finder-based static handler in front, which knows
+    nothing of the content-hashed names the pages link to.)
+    """
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
+    thread = LiveServerThread("localhost", static_handler=lambda app: app)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield f"http://localhost:{thread.port}"
+    thread.terminate()
 
 
 @pytest.fixture
@@ -51,8 +77,9 @@ def browser():
 class Tour:
     """The browser on the live server, checking each page for console errors and failed requests."""
 
-    def __init__(self, driver, base_url: str):
+    def __init__(self, driver, base_url: str, shots: Path):
         self.driver = driver
+        self.shots = shots
         self.base = base_url
         self.pages = []
 
@@ -78,8 +105,8 @@ class Tour:
         return self.find(css).text
 
     def shot(self, name: str):
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        self.driver.save_screenshot(str(SHOTS / f"{name}.png"))
+        self.shots.mkdir(parents=True, exist_ok=True)
+        assert self.driver.save_screenshot(str(self.shots / f"{name}.png"))
 
     def problems(self) -> list[str]:
         """Console errors and failed requests since the last call."""
@@ -100,7 +127,7 @@ class Tour:
 
 def make_video(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=270x480:rate=15", "-t", "2",
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=270x480:rate=15", "-t", "2",
                     "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(path)], check=True)
 
 
@@ -124,14 +151,18 @@ def world(settings):
     rendering = Asset.objects.create(brief="How tides work", title="Tides in a minute", target_duration_seconds=15)
     rendering.channels.set([youtube])
     advance(rendering, "submit", "script_done", "voice_done", "visuals_done")
+    now = timezone.now()
     Asset.objects.filter(pk=rendering.pk).update(render_progress=0.2, lease_owner="tour",
-                                                 lease_expires_at=timezone.now() + timedelta(minutes=10))
+                                                 lease_expires_at=now + timedelta(minutes=10))
+    # The render under way, started 40 s ago: its ETA follows its own pace.
+    StageAttempt.objects.create(asset=rendering, stage="render", number=1, provider="ffmpeg",
+                                outcome=StageAttempt.Outcome.RUNNING, started_at=now - timedelta(seconds=40))
     yield {"user": user, "youtube": youtube, "tiktok": tiktok, "review": review, "rendering": rendering}
     shutil.rmtree(media, ignore_errors=True)
 
 
-def test_the_editors_tour(browser, live_server, world):
-    tour = Tour(browser, live_server.url)
+def test_the_editors_tour(browser, live_site, world, tmp_path):
+    tour = Tour(browser, live_site, DOCS_SHOTS if os.environ.get("PHANTOMS_SCREENSHOTS") == "1" else tmp_path)
     review, rendering, youtube, tiktok = world["review"], world["rendering"], world["youtube"], world["tiktok"]
 
     # Sign in through the form.
@@ -140,7 +171,7 @@ def test_the_editors_tour(browser, live_server, world):
     tour.find("#id_password").send_keys(PASSWORD)
     tour.find("input[type=submit]").click()
     tour.wait_for("return document.querySelector('#phantoms-dashboard') !== null")
-    tour.shot("dashboard")
+    tour.shot("tour-home")
     assert tour.problems() == []
 
     # The asset list: progress cells, and the one rendering updates without a reload.
@@ -160,14 +191,34 @@ def test_the_editors_tour(browser, live_server, world):
     Asset.objects.filter(pk=rendering.pk).update(render_progress=0.8)
     tour.wait_for("return document.querySelector('#progress-render-percent').textContent === '80%'")
     assert browser.execute_script("return window.tourMarker") == "same page"
+    assert tour.text("#progress-eta")  # 80% in about 40 s: ready about 10 s from now
     tour.find("#asset-progress").location_once_scrolled_into_view  # noqa: B018 (scrolls for the screenshot)
     tour.shot("asset-progress")
     assert tour.problems() == []
 
-    # Review, then approve and schedule: YouTube at its next slot, TikTok tomorrow at 18:00.
+    # Review: the asset's page, then its copy per platform, where the TikTok caption is edited with
+    # the preview and the counters following the typing, and saved for TikTok only.
     tour.visit(f"/admin/pipeline/asset/{review.pk}/change/")
     tour.wait_for("const v = document.querySelector('video'); return v && v.readyState >= 1")
     tour.shot("asset-review")
+    tour.find(f"a[href='/admin/pipeline/asset/{review.pk}/platforms/']").click()
+    tour.wait_for("return document.querySelector('#platform-tiktok') !== null")
+    caption = tour.find("#id_tiktok-caption")
+    caption.clear()
+    caption.send_keys("Three hearts, blue blood: meet the octopus")
+    tour.wait_for("return document.querySelector('#platform-tiktok .ph-overlay-caption')"
+                  ".textContent.includes('meet the octopus')")
+    assert "/" in tour.text("#platform-tiktok .ph-counter[data-counter=text]")  # used / limit
+    assert "meet the octopus" not in tour.text("#platform-youtube .ph-received")
+    tour.shot("platforms")
+    tour.find("#platform-tiktok input[type=submit]").click()
+    tour.wait_for("return document.querySelector('.messagelist .success') !== null")
+    assert "TikTok: saved" in tour.text(".messagelist .success")
+    assert platform_copy(Asset.objects.get(pk=review.pk), "tiktok")[1] == "Three hearts, blue blood: meet the octopus"
+    assert tour.problems() == []
+
+    # Approve and schedule: YouTube at its next slot, TikTok tomorrow at 18:00.
+    tour.visit(f"/admin/pipeline/asset/{review.pk}/change/")
     tour.find("#approve-schedule").click()
     tour.wait_for("return document.querySelector('#schedule-form') !== null")
     tour.find(f"#schedule-{youtube.pk} input[value=slot]").click()
@@ -220,4 +271,4 @@ def test_the_editors_tour(browser, live_server, world):
     for path in ("/api/docs/", "/admin/publishing/publication/", f"/admin/publishing/channel/{youtube.pk}/change/"):
         tour.visit(path)
         assert tour.problems() == [], path
-    assert len(tour.pages) >= 9
+    assert len(tour.pages) >= 10

@@ -130,3 +130,29 @@ def test_approving_leaves_the_message_on_screen(admin_client, transactional_db):
     html = response.content.decode()
     assert '<ul class="messagelist">' in html and "is now publishing" in html
     assert "phantoms/messages" in html  # the sticky list: the message stays in the window while scrolling
+
+
+class ShortFormAdapter:
+    """A platform registered without a row in the limits table: its adapter's attributes are its limits."""
+
+    title_limit = 80
+    caption_limit = 500
+    max_hashtags = 5
+
+
+def test_a_newly_registered_platform_takes_its_adapters_limits():
+    from publishing.platform_limits import limits_for
+    from publishing.platforms import registry
+
+    registry.register("shortform", "Short Form", f"{__name__}.ShortFormAdapter", production_url="https://short.example")
+    try:
+        limits = limits_for("shortform")
+        assert (limits.label, limits.title, limits.text, limits.hashtags) == ("Short Form", 80, 500, 5)
+        asset = make_asset()
+        with pytest.raises(EditError) as caught:
+            save_platform_copy(asset.pk, "shortform", title="", caption="ok", hashtags=[f"#t{i}" for i in range(6)])
+        assert caught.value.field == "shortform.hashtags" and "allows 5" in caught.value.problem
+    finally:
+        registry.unregister("shortform")
+    with pytest.raises(EditError, match="unknown platform"):
+        save_platform_copy(make_asset().pk, "shortform", title="", caption="ok", hashtags=[])

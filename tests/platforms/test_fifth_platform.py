@@ -34,7 +34,7 @@ def test_a_registered_platform_is_everywhere_the_list_is_read(fifth):
     assert ("fediverse", "Fediverse") in Channel._meta.get_field("platform").choices
     assert "fediverse" in faults.TARGETS
     assert get_breaker("fediverse").name == "fediverse"  # breaker defaults, no setting needed
-    channel = Channel(platform="fediverse", name="Fediverse", account_id="me", access_token="t")
+    channel = Channel(platform="fediverse", name="Fediverse", account_id="me")
     channel.full_clean(exclude=["team"])
     assert isinstance(platforms.adapter_for(channel), Fediverse)
 

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from ops.sandbox_accounts import connect_sandbox_account
 from pipeline.providers import describe_voice
 from publishing.models import Channel
 
@@ -118,7 +119,9 @@ class Command(BaseCommand):
         for platform, label in Channel._meta.get_field("platform").choices:
             channel, _ = Channel.objects.get_or_create(
                 platform=platform, account_id=f"demo-{platform}",
-                defaults={"name": f"Demo {label}", "access_token": "sandbox-token"})
+                defaults={"name": f"Demo {label}"})
+            # Connected to a sandbox account with expiring tokens (Connected accounts in the admin).
+            connect_sandbox_account(channel)
             channels.append(channel)
         return channels
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from sandbox import faults
 from sandbox.models import SandboxPost, SandboxUpload
+from sandbox.oauth import store as oauth_store
 
 
 def platform_of(request, default: str) -> str:
@@ -21,13 +22,25 @@ def platform_of(request, default: str) -> str:
 
 
 def bearer(request) -> str:
-    """The bearer token, or "" when there is none."""
+    """The bearer token, or "" when there is none (or it is one the sandbox's authorization server
+    issued that has expired or was revoked: sandbox.oauth)."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    return "" if oauth_store.refused(token) else token
+
+
+def media_body(request) -> bytes:
+    """An upload's bytes, read from the stream: chunks are far larger than the limit Django puts on
+    `request.body` (DATA_UPLOAD_MAX_MEMORY_SIZE), which guards form posts, not media uploads."""
+    if getattr(request, "_read_started", False):
+        return request.body
+    return request.read()
 
 
 def account_of(token: str) -> str:
     """A stable account name for a token: per-token limits and the ledger key on it."""
+    # A token from the sandbox's authorization server is its grant's account, across refreshes.
+    token = oauth_store.account_for(token) or token
     return "acct_" + hashlib.sha256(token.encode()).hexdigest()[:12]
 
 

@@ -46,6 +46,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from sandbox import faults
 from sandbox.models import SandboxObject, SandboxPost
+from sandbox.oauth import store as oauth_store
 from sandbox.views.platforms.legacy import metrics_at
 
 from . import common
@@ -90,6 +91,10 @@ def invalid(parameter: str, message: str, headers: dict | None = None) -> JsonRe
 
 
 def user_id_for(token: str) -> str:
+    # A token from the sandbox's authorization server is its grant's account, whatever refresh made it.
+    granted = oauth_store.account_for(token)
+    if granted and granted.isdigit():  # X user ids are numeric strings
+        return granted
     return str(10**17 + int(hashlib.sha256(f"x-user:{token}".encode()).hexdigest()[:15], 16) % (9 * 10**17))
 
 
