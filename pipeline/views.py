@@ -2,7 +2,7 @@
 
 Nothing under MEDIA_ROOT is public: drafts are unpublished work. Staff reach an asset's files through
 `staff_media`, which checks the permission and the asset's team; platforms and the render service get
-signed, expiring links (pipeline.services.signed_media). Files are named by their content's hash
+signed, expiring links (phantoms.signed_media). Files are named by their content's hash
 (pipeline.stages.content_addressed), so a long private cache is safe: a new take is a new URL.
 """
 
@@ -17,8 +17,8 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse, Strea
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
+from phantoms.signed_media import LinkError, resolve
 from pipeline.selectors import media_owner
-from pipeline.services.signed_media import LinkError, resolve
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 64 * 1024

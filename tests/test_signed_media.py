@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core import signing
 
-from pipeline.services.signed_media import SALT, signed_url
+from phantoms.signed_media import SALT, signed_url
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ from rest_framework import serializers
 from accounts import scoping
 from accounts.models import Team
 from phantoms.engine.api.serializers import StageAttemptSerializer, TransitionSerializer
+from phantoms.signed_media import signed_url
 from pipeline.media.motion import THEMES
 from pipeline.models import Asset
 from pipeline.services.briefs import MAX_WORD_LENGTH, BriefError, validate_brief_text, validate_providers
-from pipeline.services.signed_media import signed_url
 from publishing.api.serializers import PublicationSerializer
 from publishing.models import Channel
 from publishing.selectors import channels_for

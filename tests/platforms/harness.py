@@ -110,7 +110,7 @@ def run_publish_stage(pk: int, *, stop=("succeeded", "dead_lettered", "needs_att
 def fetch_signed_links_in_process(monkeypatch):
     """Instagram downloads video_url over the network; in-process there is none, so the sandbox reads the
     signed link through the same resolver the signed-media view uses (signature and expiry still checked)."""
-    from pipeline.services.signed_media import resolve
+    from phantoms.signed_media import resolve
     from sandbox.views.platforms import instagram
 
     def fetch(url):

@@ -79,7 +79,7 @@ def local(monkeypatch, settings, tmp_path, tiny_mp4):
     from django.core.wsgi import get_wsgi_application
     from django.db import close_old_connections
 
-    from pipeline.services.signed_media import resolve
+    from phantoms.signed_media import resolve
     from publishing.platforms.base import Adapter
     from sandbox import faults
     from sandbox.views.platforms import instagram as ig_sandbox

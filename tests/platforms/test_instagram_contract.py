@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from pipeline.services.signed_media import signed_url
+from phantoms.signed_media import signed_url
 from tests.platforms import docs_contract
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -16,7 +16,7 @@ Relies on the Shotstack API reference (Edit API):
   so the callback URL carries an unguessable token of its own per render (pipeline.webhooks).
 
 Media go to the service as signed, expiring links under PHANTOMS_PUBLIC_URL, served by Phantoms
-(pipeline.services.signed_media). A loopback public URL is refused unless the render service is the
+(phantoms.signed_media). A loopback public URL is refused unless the render service is the
 sandbox on this machine: a real service could never fetch from it.
 
 No worker waits for a render (docs/architecture.md, "Stage isolation"). Each run of the render stage does one
@@ -63,6 +63,7 @@ from redis.exceptions import RedisError
 from phantoms.redis import get_redis
 from phantoms.resilience.errors import ConfigurationError, NotReady, PermanentError, TransientError
 from phantoms.resilience.http import make_client, pooled_client, raise_for_status, send
+from phantoms.signed_media import signed_url
 from pipeline.media.captions import group_words
 from pipeline.media.ffmpeg import probe
 from pipeline.media.render import AUTO_TRANSITIONS
@@ -76,7 +77,6 @@ from pipeline.services.renders import (
     callback_digest,
     record_remote_render,
 )
-from pipeline.services.signed_media import signed_url
 
 PROVIDER = "render"
 IN_FLIGHT = ("queued", "fetching", "preprocessing", "rendering", "saving")

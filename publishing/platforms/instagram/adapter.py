@@ -6,7 +6,7 @@ Media and IG Media Insights):
 
 - A Reels container is created with `POST /{ig-user-id}/media` (`media_type=REELS`, `video_url`,
   `caption`, `share_to_feed`). Instagram fetches `video_url` itself, so Phantoms serves the rendition
-  behind a signed, expiring link (pipeline.services.signed_media) under PHANTOMS_PUBLIC_URL. Creating
+  behind a signed, expiring link (phantoms.signed_media) under PHANTOMS_PUBLIC_URL. Creating
   a container posts nothing; it expires unpublished after 24 hours.
 - `GET /{container-id}?fields=status_code,status` says IN_PROGRESS, FINISHED, ERROR (with the reason
   in `status`), EXPIRED or PUBLISHED.
