@@ -316,8 +316,14 @@ def test_stage_an_unprovable_repeat_goes_to_a_person_with_the_evidence(x_publica
     from publishing.platforms.x.adapter import X as XAdapter
 
     lost = []
-    in_process.lose = lambda index, request: request.method == "POST" and request.url.path.endswith("/2/tweets") \
-        and not lost and not lost.append(index)
+
+    def lose_the_first_post(index, request):  # asked more than once per request: answer by index
+        if request.method == "POST" and request.url.path.endswith("/2/tweets") and lost in ([], [index]):
+            lost[:] = [index]
+            return True
+        return False
+
+    in_process.lose = lose_the_first_post
     monkeypatch.setattr(XAdapter, "_find_post", lambda self, handles: None)  # a timeline that lags behind
     outcomes = run_publish_stage(x_publication.pk)
     assert outcomes[-1] == "needs_attention"
