@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import views as accounts_views
+from analytics.api import views as analytics_views
 from phantoms.engine.api import views as engine_views
 from pipeline.api import views as pipeline_views
 from publishing.api import views as publishing_views
@@ -13,12 +14,15 @@ router.register("assets", pipeline_views.AssetViewSet)
 router.register("publications", publishing_views.PublicationViewSet)
 router.register("dead-letters", engine_views.DeadLetterViewSet)
 router.register("audit", accounts_views.AuditEventViewSet)
+router.register("metrics", analytics_views.MetricReadingViewSet)
+router.register("rollups", analytics_views.MetricRollupViewSet)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("breakers/", engine_views.BreakersView.as_view(), name="breakers"),
-    path("metrics/", engine_views.MetricsView.as_view(), name="metrics"),
+    # The status picture (rows by state, queues, breakers, letters); /api/metrics/ is the posts' readings.
+    path("status/", engine_views.MetricsView.as_view(), name="status"),
     *router.urls,
 ]

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 
-def local_secret(var_dir: Path, name: str) -> str:
+def local_secret(var_dir: Path, name: str, make=None) -> str:
+    """The secret `name`, made by `make()` (default: 48 random url-safe bytes) the first time."""
     folder = Path(var_dir) / "secrets"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
@@ -25,7 +26,7 @@ def local_secret(var_dir: Path, name: str) -> str:
             # Another process created it a moment ago and is still writing.
             time.sleep(0.02)
         raise RuntimeError(f"{path} is empty: delete it and start again")
-    value = secrets.token_urlsafe(48)
+    value = make() if make is not None else secrets.token_urlsafe(48)
     with os.fdopen(fd, "w") as handle:
         handle.write(value)
     return value

@@ -8,6 +8,7 @@ HSTS, secure cookies), and `manage.py check --deploy` passes clean.
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from phantoms.encryption import parse_keys
 from phantoms.settings import *  # noqa: F403
 from phantoms.settings import (
     OPENAI_API_KEY,
@@ -38,6 +39,11 @@ def required_secret(name: str) -> str:
 
 DEBUG = False
 SECRET_KEY = required_secret("SECRET_KEY")
+# Platform tokens are encrypted with these keys: a generated one under var/ is not accepted here.
+if not env.list("PHANTOMS_TOKEN_KEYS", default=[]):
+    raise ImproperlyConfigured("PHANTOMS_TOKEN_KEYS must be set in the environment: a comma-separated list of "
+                               "Fernet keys, the first of which encrypts (README, \"Connecting accounts\")")
+TOKEN_KEYS = parse_keys(env.list("PHANTOMS_TOKEN_KEYS"))
 # Provider keys are needed only by the providers that use them; a sandbox key is never a real one.
 if "openai" in (SCRIPT_PROVIDER, VOICE_PROVIDER, VISUALS_PROVIDER) and OPENAI_API_KEY in KNOWN_VALUES:
     raise ImproperlyConfigured("OPENAI_API_KEY must be set when SCRIPT_PROVIDER, VOICE_PROVIDER or "

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 
 from phantoms.local_secrets import local_secret
 from publishing.platforms import registry as _platform_registry
@@ -19,6 +20,10 @@ env = environ.Env(
 # No secret has a known default: unset, each one is generated once per installation and kept in
 # VAR_DIR/secrets/ (make demo, tests, development). phantoms.production refuses to start without them.
 SECRET_KEY = env.str("SECRET_KEY", default="") or local_secret(VAR_DIR, "secret_key")
+# Platform tokens are encrypted at rest with this key list (phantoms.encryption): the first key
+# encrypts, all of them decrypt. A comma-separated list of Fernet keys.
+TOKEN_KEYS = env.list("PHANTOMS_TOKEN_KEYS", default=[]) or [
+    local_secret(VAR_DIR, "token_key", make=lambda: Fernet.generate_key().decode())]
 DEBUG = env.bool("DEBUG")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 
@@ -43,6 +48,7 @@ INSTALLED_APPS = [
     "phantoms.engine",
     "pipeline",
     "publishing",
+    "connections",
     "analytics",
     # Always installed so its ledger table exists everywhere; served only when PHANTOMS_SANDBOX is on.
     "sandbox",
@@ -237,6 +243,10 @@ LOGGING = {
 # --- Sandbox: where adapters find the sandbox's protocols when PHANTOMS_SANDBOX is on.
 SANDBOX_URL = env.str("PHANTOMS_SANDBOX_URL", default="http://127.0.0.1:8000").rstrip("/")
 SANDBOX_PROCESSING_SECONDS = env.float("SANDBOX_PROCESSING_SECONDS", default=1.0)
+# The sandbox render service: 0 renders every timeline for real with ffmpeg; above 0, each render
+# takes this many seconds and is simulated (a placeholder video of the timeline's length, no
+# encoding), so load shapes (hundreds of renders in flight) can be measured through it.
+SANDBOX_RENDER_SECONDS = env.float("SANDBOX_RENDER_SECONDS", default=0.0)
 # How long a sandbox "timeout" fault holds the request: longer than any client timeout below.
 SANDBOX_TIMEOUT_SECONDS = env.float("SANDBOX_TIMEOUT_SECONDS", default=6.0)
 
@@ -284,6 +294,37 @@ YOUTUBE_QUOTA_UNITS_PER_DAY = env.int("YOUTUBE_QUOTA_UNITS_PER_DAY", default=100
 YOUTUBE_UPLOAD_CHUNK_BYTES = env.int("YOUTUBE_UPLOAD_CHUNK_BYTES", default=8 * 1024 * 1024)
 YOUTUBE_PRIVACY_STATUS = env.str("YOUTUBE_PRIVACY_STATUS", default="public")
 YOUTUBE_CATEGORY_ID = env.str("YOUTUBE_CATEGORY_ID", default="22")
+# TikTok (publishing/platforms/tiktok): the chunk size for uploads of 5 MB and more (5 to 64 MB, as
+# TikTok's media transfer guide allows) and the privacy level asked for (used only if the creator's
+# options include it; otherwise the most private option offered).
+TIKTOK_CHUNK_BYTES = env.int("TIKTOK_CHUNK_BYTES", default=10 * 1024 * 1024)
+TIKTOK_PRIVACY_LEVEL = env.str("TIKTOK_PRIVACY_LEVEL", default="PUBLIC_TO_EVERYONE")
+# --- Connecting accounts (connections/): each platform's authorization server, by host. A host set
+# as <PLATFORM>_OAUTH_<HOST>_URL is used as given; unset, it is the sandbox's imitation of that host
+# when PHANTOMS_SANDBOX is on and the platform's real host otherwise (README, "Connecting accounts").
+OAUTH_REAL_HOSTS = {
+    "youtube": {"accounts": "https://accounts.google.com", "oauth2": "https://oauth2.googleapis.com",
+                "api": "https://www.googleapis.com"},
+    "tiktok": {"www": "https://www.tiktok.com", "open": "https://open.tiktokapis.com"},
+    "instagram": {"www": "https://www.instagram.com", "api": "https://api.instagram.com",
+                  "graph": "https://graph.instagram.com"},
+    "x": {"twitter": "https://x.com", "api": "https://api.x.com"},
+}
+OAUTH_HOSTS = {
+    platform: {host: env.str(f"{platform.upper()}_OAUTH_{host.upper()}_URL").rstrip("/") for host in hosts
+               if env.str(f"{platform.upper()}_OAUTH_{host.upper()}_URL", default="")}
+    for platform, hosts in OAUTH_REAL_HOSTS.items()
+}
+# The app's client credentials per platform (YOUTUBE_CLIENT_ID / YOUTUBE_CLIENT_SECRET, ...).
+OAUTH_CLIENTS = {
+    platform: (env.str(f"{platform.upper()}_CLIENT_ID", default=f"phantoms-sandbox-{platform}"),
+               env.str(f"{platform.upper()}_CLIENT_SECRET", default="sandbox-key"))
+    for platform in OAUTH_REAL_HOSTS
+}
+# A connect flow must come back from the platform within this many seconds.
+OAUTH_AUTHORIZATION_TIMEOUT = env.int("OAUTH_AUTHORIZATION_TIMEOUT", default=600)
+# A publication whose channel needs reconnecting waits this long between looks (reconnecting wakes it at once).
+OAUTH_REAUTH_RECHECK = env.float("OAUTH_REAUTH_RECHECK", default=3600.0)
 # Client timeouts in seconds, per call kind.
 HTTP_TIMEOUTS = {"connect": 3.0, "read": env.float("HTTP_READ_TIMEOUT", default=3.0)}
 RENDER_FONT = env.str("RENDER_FONT", default="")  # empty: search the project's and the OS's fonts
@@ -317,7 +358,9 @@ STAGE_RETRY_WINDOWS = {
 BACKOFF_BASE = env.float("PHANTOMS_BACKOFF_BASE", default=2.0)
 BACKOFF_CAP = env.float("PHANTOMS_BACKOFF_CAP", default=300.0)
 # Metric readbacks after publishing, seconds from publication (1 h, 24 h, 7 d).
-METRIC_READBACK_OFFSETS = env.list("PHANTOMS_METRIC_OFFSETS", cast=int, default=[3600, 86400, 604800])
+# Readings after publishing, in seconds; unset: +1 h, +6 h, +24 h, +72 h, +7 d, then daily to 30 d
+# (analytics.services.default_offsets). A channel's own ReadingSchedule overrides both.
+METRIC_READBACK_OFFSETS = env.list("PHANTOMS_METRIC_OFFSETS", cast=int, default=None)
 # Approve automatically as soon as a render is ready (benchmarks and unattended demos only).
 AUTO_APPROVE = env.bool("PHANTOMS_AUTO_APPROVE", default=False)
 
@@ -341,6 +384,18 @@ RATE_LIMITS = {
     # Each platform's own pacing per account (its registration), overridable as RATE_<NAME>_CALLS.
     **{platform: (env.int(f"RATE_{platform.upper()}_CALLS", default=_platform_registry.get(platform).rate_limit[0]),
                   _platform_registry.get(platform).rate_limit[1]) for platform in PLATFORM_NAMES},
+    # Metric reads, one token per platform call (a batch of posts is one call), as `<name>_metrics`,
+    # overridable as RATE_<NAME>_METRICS_CALLS. YouTube: 10,000 quota units a day per project by default
+    # and videos.list costs 1, so half is left for uploads; TikTok: /v2/video/query/ allows 600 a minute;
+    # Instagram Graph: 200 calls an hour per user; X: post lookup is metered per 15 minutes and its tiers
+    # differ, so the default is low; another platform: 60 a minute until its package says otherwise.
+    **{f"{platform}_metrics": (env.int(f"RATE_{platform.upper()}_METRICS_CALLS", default=calls), period)
+       for platform, (calls, period) in {
+           **dict.fromkeys(PLATFORM_NAMES, (60, 60)),
+           **{name: limit for name, limit in {"youtube": (5000, 86400), "tiktok": (600, 60),
+                                              "instagram": (200, 3600), "x": (15, 900)}.items()
+              if name in PLATFORM_NAMES},
+       }.items()},
 }
 RENDER_TIMEOUT = env.int("RENDER_TIMEOUT", default=600)
 # Platforms: how often to look at a post that is still processing, and when to give up and ask a person.
@@ -384,9 +439,16 @@ OPENAI_TRANSCRIBE_PRICES = {
     "gpt-4o-transcribe": {"per_minute": 0.006},
     "gpt-4o-mini-transcribe": {"per_minute": 0.003},
 }
-# Remote renders: first poll after RENDER_POLL_INTERVAL, doubling up to RENDER_POLL_MAX_INTERVAL, and
-# given up (dead letter) RENDER_REMOTE_DEADLINE seconds after submission.
-RENDER_POLL_INTERVAL = env.float("RENDER_POLL_INTERVAL", default=2.0)
+# Remote renders: polled just before their ETA (output length x the service's learned speed, seeded
+# by RENDER_EXPECTED_SPEED seconds per second of video), then so that at most RENDER_POLL_LATENESS of
+# a render's age passes between its finish and the poll that sees it, every RENDER_POLL_INTERVAL to
+# RENDER_POLL_MAX_INTERVAL seconds; given up (dead letter) RENDER_REMOTE_DEADLINE seconds after submission.
+RENDER_POLL_INTERVAL = env.float("RENDER_POLL_INTERVAL", default=1.0)
+RENDER_POLL_LATENESS = env.float("RENDER_POLL_LATENESS", default=0.08)
+RENDER_EXPECTED_SPEED = env.float("RENDER_EXPECTED_SPEED", default=1.0)
+# A submission whose answer was lost (timeout after sending, a worker gone) is submitted again only
+# after this long without the service's callback naming the render (pipeline.services.renders).
+RENDER_SUBMIT_GRACE = env.float("RENDER_SUBMIT_GRACE", default=300.0)
 RENDER_POLL_MAX_INTERVAL = env.float("RENDER_POLL_MAX_INTERVAL", default=30.0)
 RENDER_REMOTE_DEADLINE = env.int("RENDER_REMOTE_DEADLINE", default=1800)
 RENDER_DOWNLOAD_TIMEOUT = env.float("RENDER_DOWNLOAD_TIMEOUT", default=120.0)
@@ -420,3 +482,16 @@ RENDER_TRANSITION = env.str("RENDER_TRANSITION", default="auto")
 RENDER_TRANSITION_SECONDS = env.float("RENDER_TRANSITION_SECONDS", default=0.4)
 # An optional music bed, ducked under the voice (a path under MEDIA_ROOT or absolute).
 RENDER_MUSIC = env.str("RENDER_MUSIC", default="")
+
+# --- Notifications (pipeline.services.notify): approvers hear of assets awaiting review, operators of
+# dead letters and publications that need attention; one message per person per batch.
+NOTIFY_BATCH_MINUTES = env.int("PHANTOMS_NOTIFY_BATCH_MINUTES", default=10)
+# Optional chat webhook (Slack/Mattermost-style incoming webhook: a JSON body with "text"); empty: email only.
+NOTIFY_WEBHOOK_URL = env.str("PHANTOMS_NOTIFY_WEBHOOK_URL", default="")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Phantoms <phantoms@localhost>")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)

@@ -1,11 +1,9 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from django.views.static import serve
 
 from phantoms import health, queue_dashboard, views
-from pipeline.views import signed_media
+from pipeline.views import signed_media, staff_media
 from pipeline.webhooks import render_callback
 
 urlpatterns = [
@@ -13,11 +11,12 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("admin/dashboard/", views.admin_dashboard, name="admin-dashboard"),
     path("admin/rq/", include((queue_dashboard.urlpatterns(), "django_rq"))),
     path("admin/", admin.site.urls),
     path("api/", include("phantoms.api_urls")),
-    # Editors play rendered videos in the admin; in production a web server serves MEDIA_ROOT.
-    re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    # Media is private: staff who may see the asset play its files here; services use signed links.
+    re_path(r"^media/(?P<path>.*)$", staff_media, name="staff-media"),
     path("sandbox/", include("sandbox.urls")),
     # The render service's callback: the token in the path is the credential (it signs nothing).
     path("webhooks/render/<str:token>/", render_callback, name="render-webhook"),

@@ -96,7 +96,9 @@ class Asset(FSMModelMixin, Leased):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [due_index("pipeline_asset_due")]
+        # The API's list: a team's assets, newest first (a page, its cursor) without sorting the table.
+        indexes = [due_index("pipeline_asset_due"),
+                   models.Index(fields=["team", "-created_at", "-id"], name="pipeline_asset_team_newest")]
         permissions = [("approve_asset", "Can approve assets awaiting review"),
                        ("reject_asset", "Can reject assets or send them back to scripting")]
 
@@ -175,9 +177,74 @@ class Asset(FSMModelMixin, Leased):
     def resume(self):
         return self.STATE_FOR_STAGE.get(self.failed_stage, self.State.SCRIPTING)
 
+    @transition(field=state, source=State.AWAITING_REVIEW,
+                target=RETURN_VALUE(State.VOICING, State.VISUALIZING, State.RENDERING),
+                permission="pipeline.change_asset")
+    def revise(self, stage: str):
+        """An editor changed the script: back to the first stage the change invalidates."""
+        return self.STATE_FOR_STAGE[stage]
+
     @transition(field=state, source=CANCELLABLE, target=State.CANCELLED, permission="pipeline.change_asset")
     def cancel(self):
         pass
+
+
+class ScriptVersion(models.Model):
+    """One saved version of an asset's script: the writer's first, then every editor's change.
+
+    Versions are never edited; comparing two shows what changed (pipeline.selectors.script_diff).
+    """
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="script_versions")
+    number = models.PositiveIntegerField()
+    script = models.JSONField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    author = models.CharField(max_length=150, help_text="Who wrote it: a user's name or the script provider.")
+    changed = models.JSONField(default=list, blank=True, help_text="The script fields this version changed.")
+    reruns = models.CharField(max_length=20, blank=True,
+                              help_text="The first stage the change re-ran (voice, visuals, render), if any.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["asset_id", "-number"]
+        constraints = [models.UniqueConstraint(fields=["asset", "number"], name="one_script_version_number")]
+
+    team_field = "asset__team"
+
+    def __str__(self):
+        return f"asset {self.asset_id} script v{self.number}"
+
+
+class Notice(models.Model):
+    """Something a person should hear about, noted once and sent in the next batch (pipeline.services.notify).
+
+    `key` names the thing ("asset:7:awaiting_review:3", "deadletter:12"): unique per kind, so a thing
+    is announced once however often the batch job runs.
+    """
+
+    class Kind(models.TextChoices):
+        AWAITING_REVIEW = "awaiting_review", "awaiting review"
+        DEAD_LETTER = "dead_letter", "dead letter"
+        NEEDS_ATTENTION = "needs_attention", "publication needs attention"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    key = models.CharField(max_length=120)
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    summary = models.CharField(max_length=300)
+    link = models.CharField(max_length=300, help_text="Path of the page to open, e.g. /admin/pipeline/asset/7/change/.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    delivery = models.JSONField(default=dict, blank=True, help_text="Who was mailed; the webhook's answer.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="one_notice_per_thing")]
+
+    team_field = "team"
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.summary}"
 
 
 class PromptTemplate(models.Model):

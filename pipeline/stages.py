@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from phantoms.engine.handler import Context, StageHandler
@@ -19,6 +20,7 @@ from pipeline.providers import get_provider, provider_name
 from pipeline.providers.base import BeatRequest, VisualsResult
 from pipeline.script_format import Script, fit_to_budget, word_budget
 from pipeline.services.review import approve
+from pipeline.services.script_edits import record_version
 
 
 def asset_dir(asset) -> Path:
@@ -29,6 +31,28 @@ def asset_dir(asset) -> Path:
 
 def media_name(path: Path) -> str:
     return str(path.relative_to(settings.MEDIA_ROOT))
+
+
+def content_addressed(path: Path, digest: str | None = None) -> Path:
+    """Move a finished file to a name carrying its content's hash: a new take never reuses an old URL,
+    so a player or a platform can never be handed the previous file under the new one's name."""
+    path = Path(path)
+    digest = digest or hashlib.sha256(path.read_bytes()).hexdigest()
+    named = path.with_name(f"{path.stem}-{digest[:16]}{path.suffix}")
+    path.replace(named)
+    return named
+
+
+def drop_superseded(old_names, new_names):
+    """After the commit that replaced them, remove files no field names any more (a previous take)."""
+    root = Path(settings.MEDIA_ROOT)
+
+    def remove():
+        for name in set(old_names) - set(new_names):
+            if name:
+                (root / name).unlink(missing_ok=True)
+
+    transaction.on_commit(remove)
 
 
 class AssetStage(StageHandler):
@@ -94,6 +118,7 @@ class ScriptStage(AssetStage):
         asset.prompt_template = result.template
         if result.usage:
             asset.usage = {**(asset.usage or {}), "script": result.usage}
+        record_version(asset, author=asset.script_provider)
         self.advance(asset, "script_done", STAGES["voice"])
 
 
@@ -104,9 +129,12 @@ class VoiceStage(AssetStage):
 
     def work(self, asset, ctx):
         text = Script.model_validate(asset.script).narration_text()
-        return self.provider(asset).synthesize(asset, text, asset_dir(asset))
+        track = self.provider(asset).synthesize(asset, text, asset_dir(asset))
+        track.path = content_addressed(track.path)
+        return track
 
     def commit(self, asset, track, ctx):
+        drop_superseded([asset.audio.name], [media_name(Path(track.path))])
         asset.audio.name = media_name(Path(track.path))
         asset.audio_duration = track.duration
         asset.word_timings = track.timings
@@ -221,7 +249,7 @@ class RenderStage(AssetStage):
                 last[0] = now
                 # Progress doubles as the lease's heartbeat: a long render keeps its claim.
                 Asset.objects.filter(pk=asset.pk, lease_owner=ctx.token).update(
-                    render_progress=round(fraction, 3),
+                    render_progress=round(fraction, 3), updated_at=timezone.now(),
                     lease_expires_at=timezone.now() + timedelta(seconds=settings.LEASE_SECONDS))
 
         renderer = self.provider(asset)
@@ -230,6 +258,7 @@ class RenderStage(AssetStage):
         final = out_dir / "video.mp4"
         shutil.move(partial, final)
         digest = hashlib.sha256(final.read_bytes()).hexdigest()
+        final = content_addressed(final, digest)
         result = {"path": final, "duration": info.duration, "sha256": digest}
         if spec.cover_at is not None:
             result["cover"], result["cover_at"] = self.cover(renderer, final, spec.cover_at, out_dir)
@@ -237,9 +266,11 @@ class RenderStage(AssetStage):
 
     @staticmethod
     def cover(renderer, video: Path, at: float, out_dir: Path) -> tuple[Path, float]:
-        return renderer.cover(video, at, out_dir / "cover.jpg"), at
+        return content_addressed(renderer.cover(video, at, out_dir / "cover.jpg")), at
 
     def commit(self, asset, result, ctx):
+        drop_superseded([asset.video.name, asset.cover.name],
+                        [media_name(result["path"]), media_name(result["cover"]) if result.get("cover") else ""])
         asset.video.name = media_name(result["path"])
         asset.video_duration = result["duration"]
         asset.video_sha256 = result["sha256"]

@@ -7,9 +7,11 @@ submission gets a callback URL of its own, `/webhooks/render/<token>/`, with an 
 accepted only with a current token, for that render's id, and only once: the first "done" or
 "failed" callback spends the token, and any later delivery with it queues nothing.
 
-The callback never changes an asset itself. PostgreSQL and the poll stay the truth (a lost or
-forged callback cannot finish a render); an accepted one only enqueues the render stage at once
-instead of waiting for the scheduled poll.
+The callback never finishes a render itself. It only records the render's id when the
+submission's answer was lost (the asset is still "submitting" under this very token:
+pipeline.services.renders), so the render is polled instead of submitted twice. PostgreSQL and
+the poll stay the truth (a lost or forged callback cannot finish a render); an accepted one only
+enqueues the render stage at once instead of waiting for the scheduled poll.
 """
 
 import logging
@@ -23,7 +25,7 @@ from phantoms.api.parsers import BodyRejected, loads_bounded
 from phantoms.engine.queueing import enqueue
 from phantoms.engine.registry import get_stage
 from pipeline.models import Asset
-from pipeline.providers.render.remote import USED_PREFIX, callback_digest
+from pipeline.services.renders import USED_PREFIX, callback_digest, record_remote_render
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,11 @@ def render_callback(request, token: str):
     if body.get("type", "edit") != "edit":
         # Shotstack also reports copies to hosting destinations ("serve"); they say nothing about the render.
         return JsonResponse({"status": "ignored", "asset": asset.pk, "reason": f"a {body.get('type')} notification"})
+    if not asset.render_remote_id and record_remote_render(asset.pk, digest, render_id, via="callback"):
+        # The submission's answer never reached us (a timeout after sending, a worker lost): the
+        # callback carries the submission's own token, so it names the render we paid for.
+        logger.info("render %s adopted for asset %s from its callback", render_id, asset.pk)
+        asset.render_remote_id = render_id
     if render_id != asset.render_remote_id:
         return _error(409, f"id: this callback URL belongs to render {asset.render_remote_id!r}, not {render_id!r}",
                       field="id")

@@ -7,6 +7,8 @@ from django.core.exceptions import PermissionDenied
 from accounts import scoping
 from accounts.models import Team
 from phantoms.admin import ReadOnlyAdmin, RelatedInTeamFilter, TeamScopedMixin, admin_link, badge, external_link
+from publishing import slots
+from publishing.calendar_admin import CalendarMixin
 from publishing.models import Channel, Publication
 from publishing.services import ChannelError, RetryError, disconnect_channel, retry_or_requeue, save_channel
 
@@ -22,7 +24,21 @@ class ChannelForm(forms.ModelForm):
 
     class Meta:
         model = Channel
-        fields = ("team", "platform", "name", "account_id", "access_token", "is_active")
+        fields = ("team", "platform", "name", "account_id", "access_token", "is_active", "posting_slots", "timezone")
+
+    def clean_posting_slots(self):
+        try:
+            slots.parse(self.cleaned_data.get("posting_slots") or "")
+        except slots.SlotError as exc:
+            raise forms.ValidationError(exc.problem)
+        return self.cleaned_data.get("posting_slots") or ""
+
+    def clean_timezone(self):
+        try:
+            slots.zone(self.cleaned_data.get("timezone") or "")
+        except slots.SlotError as exc:
+            raise forms.ValidationError(exc.problem)
+        return self.cleaned_data.get("timezone") or "UTC"
 
     def clean(self):
         cleaned = super().clean()
@@ -39,7 +55,8 @@ class ChannelAdmin(TeamScopedMixin, admin.ModelAdmin):
     list_display = ("name", "platform", "team", "account_id", "has_token", "is_active", "created_at")
     list_filter = ("platform", "is_active", ("team", RelatedInTeamFilter))
     search_fields = ("name", "account_id")
-    fields = ("team", "platform", "name", "account_id", "access_token", "clear_access_token", "is_active")
+    fields = ("team", "platform", "name", "account_id", "access_token", "clear_access_token", "is_active",
+              "posting_slots", "timezone")
 
     @admin.display(description="token", boolean=True)
     def has_token(self, obj):
@@ -73,16 +90,16 @@ class ChannelAdmin(TeamScopedMixin, admin.ModelAdmin):
 
 
 @admin.register(Publication)
-class PublicationAdmin(TeamScopedMixin, ReadOnlyAdmin):
+class PublicationAdmin(TeamScopedMixin, CalendarMixin, ReadOnlyAdmin):
     list_display = ("id", "asset_link", "channel", "platform", "state_badge", "remote_id", "remote_link",
-                    "attempts", "published_at", "updated_at")
+                    "attempts", "scheduled_at", "published_at", "updated_at")
     list_filter = ("state", "channel__platform", ("channel", RelatedInTeamFilter))
     search_fields = ("remote_id", "asset__title", "channel__name")
     list_select_related = ("asset", "channel")
     actions = ("retry_selected",)
     fields = ("asset_link", "channel", "state_badge", "remote_id", "remote_link", "idempotency_key",
-              "failed_stage", "attempts", "last_error", "job_id", "next_run_at", "published_at", "created_at",
-              "updated_at")
+              "failed_stage", "attempts", "last_error", "job_id", "next_run_at", "scheduled_at", "published_at",
+              "created_at", "updated_at")
     readonly_fields = fields
 
     def has_retry_permission(self, request, obj=None):

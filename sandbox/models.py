@@ -141,3 +141,7 @@ class SandboxObject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform} {self.kind} {self.object_id}"
+
+
+# The sandbox's authorization servers keep their grants and tokens in their own module.
+from sandbox.oauth.models import OAuthGrant, OAuthToken  # noqa: E402, F401

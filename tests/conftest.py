@@ -15,7 +15,10 @@ def _static_files():
 
 @pytest.fixture(autouse=True)
 def _clean_redis():
+    from pipeline.providers.render.remote import forget_speed
+
     flush_redis()
+    forget_speed()  # the render service's learned speed lives in Redis, cached per process
     yield
 
 

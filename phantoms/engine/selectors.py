@@ -4,17 +4,21 @@ The one place state counts are computed (`state_counts`); every view of them ask
 """
 
 import logging
+from datetime import UTC as dt_timezone
+from datetime import timedelta
 
 import django_rq
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count
+from django.utils import timezone
 from redis.exceptions import RedisError
 
 from phantoms.resilience.breakers import all_breakers
 from phantoms.resilience.errors import BreakerOpen
 
 from . import registry
-from .models import BreakerEvent, DeadLetter
+from .models import BreakerEvent, DeadLetter, StageAttempt
 
 logger = logging.getLogger("phantoms.status")
 
@@ -106,3 +110,94 @@ def breaker_overview(events_per_breaker: int = 10) -> list[dict]:
         row["events"] = list(BreakerEvent.objects.filter(name=breaker.name)[:events_per_breaker])
         rows.append(row)
     return rows
+
+
+# --- the pipeline dashboard (admin home): each a fixed number of queries, whatever the rows.
+DASHBOARD_WINDOW_HOURS = 24
+
+
+def queue_overview() -> dict:
+    """Per queue: depths, and how long the oldest job still waiting has waited (seconds, or None)."""
+    from rq.job import Job
+
+    from phantoms.redis import get_redis
+
+    from .queueing import get_queue
+
+    connection = get_redis()
+    overview = {}
+    now = timezone.now()
+    for name in settings.PIPELINE_QUEUES:
+        queue = get_queue(name)
+        oldest = None
+        first = queue.get_job_ids(0, 1)
+        if first:
+            job = Job.fetch(first[0], connection=connection) if Job.exists(first[0], connection=connection) else None
+            if job is not None and job.enqueued_at:
+                enqueued = job.enqueued_at
+                enqueued = enqueued if enqueued.tzinfo else enqueued.replace(tzinfo=dt_timezone)
+                oldest = max(0.0, (now - enqueued).total_seconds())
+        overview[name] = {"queued": queue.count, "scheduled": queue.scheduled_job_registry.count,
+                          "started": queue.started_job_registry.count, "failed": queue.failed_job_registry.count,
+                          "oldest_age_seconds": oldest}
+    return overview
+
+
+def throughput(since) -> dict:
+    """{stage: {outcome: attempts}} for attempts that finished since `since`: one query."""
+    rows = (StageAttempt.objects.filter(finished_at__gte=since).order_by().values("stage", "outcome")
+            .annotate(n=Count("pk")))
+    result: dict[str, dict] = {}
+    for row in rows:
+        result.setdefault(row["stage"], {})[row["outcome"]] = row["n"]
+    return {stage: result[stage] for stage in sorted(result)}
+
+
+def stage_durations(since) -> list[dict]:
+    """p50 and p95 of succeeded attempts' durations (ms) per stage and provider since `since`: one query.
+
+    PostgreSQL computes them (percentile_cont); elsewhere (the embedded SQLite) they are interpolated
+    the same way from the durations.
+    """
+    succeeded = StageAttempt.objects.filter(started_at__gte=since, outcome=StageAttempt.Outcome.SUCCEEDED,
+                                            duration_ms__isnull=False)
+    if connection.vendor == "postgresql":
+        sql = (f"SELECT stage, provider, count(*), "
+               f"percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms), "
+               f"percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) "
+               f"FROM {StageAttempt._meta.db_table} WHERE started_at >= %s AND outcome = %s "
+               f"AND duration_ms IS NOT NULL GROUP BY stage, provider ORDER BY stage, provider")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [since, StageAttempt.Outcome.SUCCEEDED])
+            return [{"stage": s, "provider": p or "—", "n": n, "p50": round(p50), "p95": round(p95)}
+                    for s, p, n, p50, p95 in cursor.fetchall()]
+    groups: dict[tuple, list] = {}
+    for stage, provider, ms in succeeded.order_by().values_list("stage", "provider", "duration_ms").iterator():
+        groups.setdefault((stage, provider), []).append(ms)
+    return [{"stage": s, "provider": p or "—", "n": len(v), "p50": round(_percentile(v, 0.5)),
+             "p95": round(_percentile(v, 0.95))} for (s, p), v in sorted(groups.items())]
+
+
+def _percentile(values: list, q: float) -> float:
+    """percentile_cont: linear interpolation between the closest ranks."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def recent_trips(since, limit: int = 10) -> list:
+    """Breakers that opened since `since`, newest first: one query."""
+    return list(BreakerEvent.objects.filter(to_state="open", at__gte=since).order_by("-at")[:limit])
+
+
+def dead_letters_by_class(letters=None) -> list[dict]:
+    """Open dead letters per stage and error class, most first: one query."""
+    letters = open_dead_letters() if letters is None else letters
+    return list(letters.order_by().values("stage", "error_class").annotate(n=Count("pk"))
+                .order_by("-n", "stage", "error_class"))
+
+
+def dashboard_since():
+    return timezone.now() - timedelta(hours=DASHBOARD_WINDOW_HOURS)

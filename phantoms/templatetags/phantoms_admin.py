@@ -7,7 +7,17 @@ from django.urls import reverse
 
 from phantoms.admin import STATE_COLOURS
 from phantoms.engine.models import DeadLetter
-from phantoms.engine.selectors import breaker_states, open_dead_letters, queue_depths, state_counts
+from phantoms.engine.selectors import (
+    breaker_states,
+    dashboard_since,
+    dead_letters_by_class,
+    open_dead_letters,
+    queue_overview,
+    recent_trips,
+    stage_durations,
+    state_counts,
+    throughput,
+)
 from pipeline.models import Asset
 from publishing.models import Publication
 
@@ -37,13 +47,21 @@ def phantoms_dashboard() -> dict:
         "attention_url": f"{publications_url}?state__exact={Publication.State.NEEDS_ATTENTION}",
         "breakers_url": reverse("admin:engine_breaker_changelist"),
         "breakers_not_closed": None,
+        "breakers": None,
         "queues": None,
         "redis_error": "",
+        "window_hours": 24,
+        "throughput": throughput(since := dashboard_since()),
+        "durations": stage_durations(since),
+        "trips": recent_trips(since),
+        "letters_by_class": dead_letters_by_class(),
+        "performance_url": reverse("admin:analytics_performance"),
     }
     # Redis may be down; the database half of the picture is still worth showing.
     try:
-        dashboard["breakers_not_closed"] = [b for b in breaker_states() if b["state"] != "closed"]
-        dashboard["queues"] = queue_depths()
+        dashboard["breakers"] = breaker_states()
+        dashboard["breakers_not_closed"] = [b for b in dashboard["breakers"] if b["state"] != "closed"]
+        dashboard["queues"] = queue_overview()
     except Exception as exc:
         logger.warning("dashboard could not read Redis: %s", exc)
         dashboard["redis_error"] = str(exc)

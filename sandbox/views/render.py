@@ -7,9 +7,18 @@ body, `201` with `{"success", "message", "response": {"message", "id"}}`), "Get 
 unsigned POST of `{"type": "edit", "action": "render", "id", "owner", "status", "url", "error",
 "completed"}` to the edit's `callback` when the render is done or failed). Validation and the
 rendering itself live in sandbox.timeline.
+
+With SANDBOX_RENDER_SECONDS above 0 a render is simulated: it passes through the same statuses over
+that many seconds (worked out from its age when asked, so hundreds in flight cost no threads or
+queries until they finish) and ends with a placeholder video of the timeline's length, made once
+per length; no timeline is encoded. An `accept_then_timeout` fault (sandbox_faults) creates the
+render and then holds the answer past the client's timeout: the render runs, and its callback is
+delivered, though the client never learned its id.
 """
 
 import logging
+import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -37,6 +46,13 @@ OWNER = "sandbox"
 CALLBACK_TIMEOUT = 5.0
 # Two encoders at once keep a small machine responsive; more renders simply queue.
 _encoder_slots = threading.BoundedSemaphore(2)
+# Simulated renders finish on timers; a few at a time touch the database.
+_finish_slots = threading.BoundedSemaphore(4)
+_placeholders: dict[float, Path] = {}
+_placeholder_lock = threading.Lock()
+# Where a simulated render is in its processing time, as (fraction reached, status).
+SIMULATED_STEPS = ((0.95, SandboxRender.SAVING), (0.15, SandboxRender.RENDERING),
+                   (0.10, SandboxRender.PREPROCESSING), (0.05, SandboxRender.FETCHING))
 
 
 def renders_dir() -> Path:
@@ -127,26 +143,111 @@ def run_render(render_id: str, output_url: str, poster_url: str) -> None:
         connections.close_all()
 
 
-@csrf_exempt
-@require_POST
-def create_render(request):
-    faulted = _gate(request)
-    if faulted is not None:
-        return faulted
-    body, error = json_body(request, TARGET)
-    if error is not None:
-        return error
+def _placeholder(duration: float) -> Path:
+    """A small video of `duration` seconds (and its poster), made once per length: the simulated output."""
+    import imageio_ffmpeg
+
+    key = round(max(0.1, duration), 1)
+    with _placeholder_lock:
+        path = _placeholders.get(key)
+        if path is not None and path.exists():
+            return path
+        path = renders_dir() / f"placeholder-{key:.1f}.mp4"
+        if not path.exists():
+            partial = path.with_suffix(".part.mp4")
+            subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+                            f"color=c=0x336699:s=108x192:r=15:d={key}", "-f", "lavfi", "-i",
+                            "anullsrc=r=22050:cl=mono", "-t", str(key), "-c:v", "libx264", "-preset", "ultrafast",
+                            "-c:a", "aac", "-shortest", "-movflags", "+faststart", str(partial)],
+                           check=True, timeout=60)
+            partial.replace(path)
+        _placeholders[key] = path
+        return path
+
+
+def finish_simulated(render_id: str, output_url: str, poster_url: str) -> None:
+    """The end of a simulated render: the placeholder as its output, then the callback."""
     try:
-        edit = timeline.validate(body)
-    except timeline.EditError as exc:
-        return validation_error(exc)
+        with _finish_slots:
+            close_old_connections()
+            render = SandboxRender.objects.get(render_id=render_id)
+            target = output_path(render_id)
+            shutil.copyfile(_placeholder(render.duration_seconds), target)
+            fields = {"url": output_url}
+            if (render.payload.get("output") or {}).get("poster") is not None:
+                shutil.copyfile(_placeholder_poster(render.duration_seconds), poster_path(render_id))
+                fields["poster_url"] = poster_url
+            _set(render, status=SandboxRender.DONE, render_ms=int(settings.SANDBOX_RENDER_SECONDS * 1000), **fields)
+            connections.close_all()
+        if render.callback_url:
+            _deliver_callback(render)
+    except Exception:
+        logger.exception("simulated sandbox render %s crashed", render_id)
+        SandboxRender.objects.filter(render_id=render_id).update(
+            status=SandboxRender.FAILED, error="the sandbox renderer crashed")
+    finally:
+        connections.close_all()
+
+
+def _placeholder_poster(duration: float) -> Path:
+    import imageio_ffmpeg
+
+    video = _placeholder(duration)
+    poster = video.with_suffix(".jpg")
+    with _placeholder_lock:
+        if not poster.exists():
+            timeline.poster(video, 0.0, imageio_ffmpeg.get_ffmpeg_exe(), poster)
+    return poster
+
+
+def simulated_status(render: SandboxRender) -> str:
+    """A simulated render's status, from its age: no thread keeps it up to date."""
+    if render.status in (SandboxRender.DONE, SandboxRender.FAILED) or settings.SANDBOX_RENDER_SECONDS <= 0:
+        return render.status
+    fraction = (timezone.now() - render.created_at).total_seconds() / settings.SANDBOX_RENDER_SECONDS
+    return next((status for reached, status in SIMULATED_STEPS if fraction >= reached), SandboxRender.QUEUED)
+
+
+def _accept(request, body: dict, edit) -> str:
+    """Create the render and start it: the service has accepted the job."""
     render_id = str(uuid.uuid4())
     SandboxRender.objects.create(render_id=render_id, payload=body, duration_seconds=edit.duration,
                                  callback_url=edit.callback)
     output_url = request.build_absolute_uri(reverse("sandbox:render-output", args=[render_id]))
     poster_url = request.build_absolute_uri(reverse("sandbox:render-poster", args=[render_id]))
-    threading.Thread(target=run_render, args=(render_id, output_url, poster_url),
-                     name=f"sandbox-render-{render_id[:8]}", daemon=True).start()
+    if settings.SANDBOX_RENDER_SECONDS > 0:
+        timer = threading.Timer(settings.SANDBOX_RENDER_SECONDS, finish_simulated,
+                                args=(render_id, output_url, poster_url))
+        timer.daemon = True
+        timer.name = f"sandbox-render-{render_id[:8]}"
+        timer.start()
+    else:
+        threading.Thread(target=run_render, args=(render_id, output_url, poster_url),
+                         name=f"sandbox-render-{render_id[:8]}", daemon=True).start()
+    return render_id
+
+
+@csrf_exempt
+@require_POST
+def create_render(request):
+    if not request.headers.get("x-api-key", "").strip():
+        faults.count_call(TARGET)
+        return faults.error_response(TARGET, 401, "Missing x-api-key header.", code="unauthorized")
+    body, error = json_body(request, TARGET)
+    edit = None
+    if error is None:
+        try:
+            edit = timeline.validate(body)
+        except timeline.EditError as exc:
+            error = validation_error(exc)
+    # A valid edit can be accepted and its answer then lost (accept_then_timeout).
+    on_accept = (lambda: _accept(request, body, edit)) if edit is not None else None
+    faulted = faults.apply_faults(TARGET, request, on_accept=on_accept)
+    if faulted is not None:
+        return faulted
+    if error is not None:
+        return error
+    render_id = _accept(request, body, edit)
     return JsonResponse({"success": True, "message": "Created",
                          "response": {"id": render_id, "message": "Render Successfully Queued"}}, status=201)
 
@@ -168,7 +269,7 @@ def render_status(request, render_id: str):
         "id": render.render_id,
         "owner": OWNER,
         "plan": "sandbox",
-        "status": render.status,
+        "status": simulated_status(render),
         "error": render.error if render.status == SandboxRender.FAILED else "",
         "duration": render.duration_seconds,
         "renderTime": render.render_ms,

@@ -155,7 +155,7 @@ def test_metrics_counts_everything(api):
     make_publication_in(publishing, make_channel(), P.FAILED)
     django_rq.get_queue("script").enqueue("phantoms.engine.jobs.run_stage", 1, "script")
 
-    response = api.get("/api/metrics/")
+    response = api.get("/api/status/")
     assert response.status_code == 200
     body = response.json()
     assert body["assets"] == {"scripting": 2, "awaiting_review": 1, "failed": 2, "publishing": 1}
@@ -172,7 +172,8 @@ def test_schema_is_an_openapi_document_with_the_asset_paths(api):
     schema = response.json()
     assert schema["openapi"].startswith("3.")
     for path in ("/api/assets/", "/api/assets/{id}/approve/", "/api/assets/{id}/reject/", "/api/publications/",
-                 "/api/dead-letters/", "/api/dead-letters/{id}/requeue/", "/api/breakers/", "/api/metrics/"):
+                 "/api/dead-letters/", "/api/dead-letters/{id}/requeue/", "/api/breakers/", "/api/status/",
+                 "/api/metrics/", "/api/rollups/"):
         assert path in schema["paths"], path
     create = schema["paths"]["/api/assets/"]["post"]
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in create["parameters"])

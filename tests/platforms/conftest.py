@@ -65,11 +65,20 @@ class LossyTransport(httpx.BaseTransport):
             raise httpx.ReadTimeout("the answer was lost (staged)", request=request)
         if "location" in response.headers:
             response.headers["location"] = self._to_production(response.headers["location"])
+        if self.production and "json" in response.headers.get("content-type", ""):
+            # URLs handed out in a body (TikTok's upload_url) come back in production form too.
+            text = response.read().decode()
+            for origin, prefix in sorted(self.production.items(), key=lambda item: -len(item[1])):
+                text = text.replace(f"{SANDBOX}{prefix}/".replace("/", "\\/"), f"{origin}/".replace("/", "\\/"))
+                text = text.replace(f"{SANDBOX}{prefix}/", f"{origin}/")
+            headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+            return httpx.Response(response.status_code, headers=headers, content=text.encode(), request=request)
         return response
 
     def _to_sandbox(self, request: httpx.Request) -> httpx.Request:
         origin = f"{request.url.scheme}://{request.url.host}"
         prefix = self.production.get(origin)
+        # (Longest prefixes are matched first on the way back: one platform may serve two hosts.)
         if prefix is None:
             return request
         url = httpx.URL(f"{SANDBOX}{prefix}{request.url.raw_path.decode()}")
@@ -78,7 +87,7 @@ class LossyTransport(httpx.BaseTransport):
         return httpx.Request(request.method, url, headers=headers, content=request.content)
 
     def _to_production(self, location: str) -> str:
-        for origin, prefix in self.production.items():
+        for origin, prefix in sorted(self.production.items(), key=lambda item: -len(item[1])):
             if location.startswith(f"{SANDBOX}{prefix}/"):
                 return origin + location[len(SANDBOX + prefix):]
         return location

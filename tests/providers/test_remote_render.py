@@ -7,24 +7,26 @@ sandbox service over HTTP, which renders the timeline it receives.
 import hashlib
 import json
 import subprocess
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from phantoms.engine import runner
 from phantoms.engine.handler import Context
 from phantoms.engine.models import DeadLetter
-from phantoms.resilience.errors import ConfigurationError, NotReady, PermanentError, TransientError
+from phantoms.resilience.errors import ConfigurationError, NotReady, PermanentError, TransientError, UnknownOutcome
 from pipeline.media.ffmpeg import ffmpeg_exe, probe
 from pipeline.media.render import RenderSpec
 from pipeline.models import Asset
 from pipeline.providers.render.remote import USED_PREFIX, RemoteRenderer, callback_digest
 from pipeline.stages import STAGES
-from sandbox import timeline
+from sandbox import faults, timeline
 from sandbox.models import SandboxRender
 from tests.media.helpers import count_differing, frame_rgb
 from tests.providers.conftest import PUBLIC_URL, RENDER_URL, recorded, rendering_asset
@@ -85,7 +87,8 @@ class TestRecorded:
         with pytest.raises(NotReady) as caught:
             step(asset, ctx)
 
-        assert caught.value.retry_after == 1.0
+        # First look just before the ETA: 3 s of video at the default 1 s per second, less 4%.
+        assert caught.value.retry_after == pytest.approx(3.0 * 0.96, abs=0.01)
         asset.refresh_from_db()
         assert asset.render_remote_id == RENDER_ID
         state = remote_state(asset)
@@ -156,7 +159,7 @@ class TestRecorded:
         asset.refresh_from_db()
         assert asset.render_remote_id == ""
 
-    def test_polls_back_off_and_never_resubmit(self, render_api, settings):
+    def test_polls_follow_the_renders_eta_and_age_and_never_resubmit(self, render_api, settings):
         submit = submit_route(render_api)
         status_route(render_api, "render_preprocessing.json", "render_rendering.json", "render_rendering.json")
         asset = rendering_asset(settings.MEDIA_ROOT)
@@ -165,15 +168,29 @@ class TestRecorded:
             step(asset, ctx)
 
         waits = []
-        for _ in range(3):
+        for age in (2.9, 3.5, 40.0):
+            state = remote_state(asset)
+            state["submitted_at"] = (timezone.now() - timedelta(seconds=age)).isoformat()
+            Asset.objects.filter(pk=asset.pk).update(render_spec={**asset.render_spec, "remote": state})
             with pytest.raises(NotReady) as caught:
                 step(asset, ctx)
             waits.append(caught.value.retry_after)
 
-        assert waits == [2.0, 4.0, 5.0]  # doubling from RENDER_POLL_INTERVAL, capped at the maximum
+        # Past the ETA (2.88 s): the shortest interval while 8% of the age is less, then 8% of the
+        # age, capped at RENDER_POLL_MAX_INTERVAL: a finish is seen at most 8% of its time late.
+        assert waits == pytest.approx([1.0, 1.0, 3.2], abs=0.02)
         assert asset.attempts == 0  # "preprocessing" is a status in flight, not an unknown one
         assert submit.call_count == 1
         assert remote_state(asset)["polls"] == 3 and remote_state(asset)["status"] == "rendering"
+
+    def test_the_service_speed_is_learned_from_finished_renders(self, settings):
+        from pipeline.providers.render.remote import first_poll_delay, learn_speed
+
+        assert first_poll_delay(20.0) == pytest.approx(20.0 * 0.96, abs=0.01)
+        learn_speed({"created": "2026-01-01T10:00:00Z", "updated": "2026-01-01T10:00:05Z", "duration": 20.0})
+        assert first_poll_delay(20.0) == pytest.approx(5.0 * 0.96, abs=0.01)  # this service takes 0.25 s per s
+        learn_speed({"created": "2026-01-01T10:00:00Z", "updated": "2026-01-01T10:00:15Z", "duration": 20.0})
+        assert first_poll_delay(20.0) == pytest.approx(20 * (0.7 * 0.25 + 0.3 * 0.75) * 0.96, abs=0.01)
 
     def test_done_streams_checksums_and_probes_the_output(self, render_api, settings, tiny_mp4):
         submit_route(render_api)
@@ -256,6 +273,179 @@ class TestRecorded:
         with pytest.raises(NotReady, match="is rendering"):
             step(asset, ctx)
         assert submit.call_count == 0
+
+
+    def test_intent_is_committed_before_the_post(self, render_api, settings):
+        seen = {}
+
+        def answer(request):
+            # What the database holds while the service is being asked.
+            row = Asset.objects.values("render_spec", "render_callback_digest", "render_remote_id").get(pk=asset.pk)
+            seen.update(remote=row["render_spec"]["remote"], digest=row["render_callback_digest"],
+                        remote_id=row["render_remote_id"])
+            return httpx.Response(201, json=recorded("render_queued.json"))
+
+        render_api.post(f"{RENDER_URL}/render").mock(side_effect=answer)
+        asset = rendering_asset(settings.MEDIA_ROOT)
+        with pytest.raises(NotReady):
+            step(asset, leased(asset))
+
+        assert seen["remote"]["status"] == "submitting" and seen["remote_id"] == ""
+        assert seen["digest"] and seen["remote"]["fingerprint"] and "id" not in seen["remote"]
+        state = remote_state(asset)
+        assert state["id"] == RENDER_ID and state["status"] == "submitted" and state["recorded_via"] == "submit"
+
+    def test_a_submission_timing_out_after_sending_is_an_unknown_outcome(self, render_api, settings):
+        render_api.post(f"{RENDER_URL}/render").mock(side_effect=httpx.ReadTimeout("no answer"))
+        asset = rendering_asset(settings.MEDIA_ROOT)
+
+        with pytest.raises(UnknownOutcome):
+            step(asset, leased(asset))
+        assert remote_state(asset)["status"] == "submitting"
+
+    def test_an_unanswered_submission_waits_out_the_grace_then_submits_again(self, render_api, settings):
+        settings.RENDER_SUBMIT_GRACE = 60
+        submit = render_api.post(f"{RENDER_URL}/render").mock(
+            side_effect=[httpx.ReadTimeout("no answer"), httpx.Response(201, json=recorded("render_queued.json"))])
+        asset = rendering_asset(settings.MEDIA_ROOT)
+        ctx = leased(asset)
+        with pytest.raises(UnknownOutcome):
+            step(asset, ctx)
+
+        with pytest.raises(NotReady, match="waiting up to") as caught:
+            step(asset, ctx)
+        assert submit.call_count == 1 and 0 < caught.value.retry_after <= 60
+
+        state = remote_state(asset)
+        state["submitting_at"] = (timezone.now() - timedelta(seconds=61)).isoformat()
+        Asset.objects.filter(pk=asset.pk).update(render_spec={**asset.render_spec, "remote": state})
+        with pytest.raises(NotReady, match="submitted"):
+            step(asset, ctx)
+        assert submit.call_count == 2
+        state = remote_state(asset)
+        assert state["id"] == RENDER_ID and state["replaced"]["status"] == "unanswered"
+
+    def test_the_id_is_recorded_by_the_submissions_digest_even_after_the_lease_is_lost(self, render_api, settings):
+        asset = rendering_asset(settings.MEDIA_ROOT)
+        ctx = leased(asset)
+
+        def answer(request):
+            # Another worker takes the asset over while the POST is on the wire.
+            Asset.objects.filter(pk=asset.pk).update(lease_owner="another-worker")
+            return httpx.Response(201, json=recorded("render_queued.json"))
+
+        render_api.post(f"{RENDER_URL}/render").mock(side_effect=answer)
+        with pytest.raises(NotReady, match="submitted"):
+            step(asset, ctx)
+        asset.refresh_from_db()
+        assert asset.render_remote_id == RENDER_ID and asset.lease_owner == "another-worker"
+
+    def test_a_late_answer_never_overwrites_a_newer_submission(self, render_api, settings):
+        asset = rendering_asset(settings.MEDIA_ROOT)
+        ctx = leased(asset)
+
+        def answer(request):
+            # Meanwhile the asset moved on to a submission of its own (a new token).
+            Asset.objects.filter(pk=asset.pk).update(render_callback_digest=callback_digest("newer"))
+            return httpx.Response(201, json=recorded("render_queued.json"))
+
+        render_api.post(f"{RENDER_URL}/render").mock(side_effect=answer)
+        with pytest.raises(TransientError, match="moved on to another submission"):
+            step(asset, ctx)
+        asset.refresh_from_db()
+        assert asset.render_remote_id == ""
+
+
+def run_in_thread(results: list, asset_pk: int) -> threading.Thread:
+    def target():
+        try:
+            results.append(runner.run(STAGES["render"], asset_pk))
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread
+
+
+def wait_for(condition, timeout: float = 10.0, interval: float = 0.02):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(interval)
+
+
+def run_until_done(asset, timeout: float = 30.0) -> list[str]:
+    outcomes = []
+    deadline = time.monotonic() + timeout
+    while not outcomes or outcomes[-1] != "succeeded":
+        assert time.monotonic() < deadline, outcomes
+        Asset.objects.filter(pk=asset.pk).update(next_run_at=None)
+        outcomes.append(runner.run(STAGES["render"], asset.pk))
+        time.sleep(0.05)
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+class TestSubmittedOnce:
+    """Issue 15, item 5: a render submitted twice after a lost lease costs a render at a paid service."""
+
+    @pytest.fixture(autouse=True)
+    def _fast(self, sandbox, settings):
+        settings.RENDER_POLL_INTERVAL = 0.05
+        settings.RENDER_POLL_MAX_INTERVAL = 0.2
+        settings.RENDER_SUBMIT_GRACE = 60
+        settings.SANDBOX_RENDER_SECONDS = 0.3
+
+    def take_over(self, asset):
+        """The first run's lease lapses (its worker stalled): the asset is anybody's again."""
+        Asset.objects.filter(pk=asset.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+
+    def test_a_lease_lost_during_the_submission_renders_once(self, settings):
+        settings.HTTP_TIMEOUTS = {"connect": 1.0, "read": 5.0}
+        asset = rendering_asset(settings.MEDIA_ROOT)
+        faults.set_faults("render", latency_ms=1500)
+        first: list[str] = []
+        thread = run_in_thread(first, asset.pk)
+        wait_for(lambda: faults.call_count("render") == 1)
+        faults.clear_faults("render")  # only the submission is slow
+        self.take_over(asset)
+
+        second = runner.run(STAGES["render"], asset.pk)  # while the first run's POST is on the wire
+        thread.join(10)
+        outcomes = run_until_done(asset)
+
+        assert second == "not_ready" and first == ["not_ready"]
+        assert outcomes[-1] == "succeeded"
+        assert SandboxRender.objects.count() == 1
+        asset.refresh_from_db()
+        assert asset.render_remote_id == SandboxRender.objects.get().render_id
+        assert asset.state == Asset.State.AWAITING_REVIEW
+        assert asset.render_spec["remote"]["recorded_via"] == "submit"
+
+    def test_an_answer_lost_after_acceptance_is_adopted_from_the_callback(self, settings):
+        settings.SANDBOX_RENDER_SECONDS = 1.0  # still rendering when the second run looks
+        asset = rendering_asset(settings.MEDIA_ROOT)
+        faults.set_faults("render", accept_then_timeout_rate=1.0)
+        first: list[str] = []
+        thread = run_in_thread(first, asset.pk)
+        wait_for(lambda: SandboxRender.objects.exists())
+        faults.clear_faults("render")
+        self.take_over(asset)
+
+        second = runner.run(STAGES["render"], asset.pk)
+        thread.join(10)
+        wait_for(lambda: SandboxRender.objects.get().callback_status == "200")
+        outcomes = run_until_done(asset)
+
+        assert first == ["retrying"]  # the timeout after sending: an unknown outcome, charged as an attempt
+        assert second == "not_ready"  # "submitting" without an id: wait for the callback, never resubmit
+        assert outcomes[-1] == "succeeded"
+        assert SandboxRender.objects.count() == 1
+        asset.refresh_from_db()
+        assert asset.render_remote_id == SandboxRender.objects.get().render_id
+        assert asset.render_spec["remote"]["recorded_via"] == "callback"
+        assert asset.state == Asset.State.AWAITING_REVIEW
 
 
 @pytest.mark.django_db(transaction=True)

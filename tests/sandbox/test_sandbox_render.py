@@ -228,3 +228,50 @@ def test_render_faults(render_api, media):
     assert response.status_code == 429 and response.headers["retry-after"] == "2"
     assert SandboxRender.objects.count() == 0
     assert Path(faults.__file__).exists() and faults.call_count("render") == 2
+
+
+def test_an_accepted_render_whose_answer_times_out_still_runs_and_calls_back(render_api, media, callback_receiver,
+                                                                             settings):
+    settings.SANDBOX_RENDER_SECONDS = 0.3
+    url, received = callback_receiver
+    faults.set_faults("render", accept_then_timeout_rate=1.0)
+    response = render_api.post("/render", json=edit(media, callback=url))
+    assert response.status_code == 504  # held past the client's patience, then a gateway timeout
+
+    render = SandboxRender.objects.get()  # yet the service took the job
+    deadline = time.monotonic() + 10
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    payload = json.loads(received[0][1])
+    assert (payload["id"], payload["status"]) == (render.render_id, "done")
+    assert faults.fault_counts("render") == {"accept_then_timeout": 1}
+
+
+def test_an_invalid_edit_under_accept_then_timeout_creates_nothing(render_api, media):
+    faults.set_faults("render", accept_then_timeout_rate=1.0)
+    response = render_api.post("/render", json={"timeline": {}})
+    assert response.status_code == 504 and SandboxRender.objects.count() == 0
+
+
+def test_a_set_processing_time_is_simulated_through_the_documented_statuses(render_api, media, settings, tmp_path):
+    settings.SANDBOX_RENDER_SECONDS = 1.0
+    started = time.monotonic()
+    render_id = submit(render_api, edit(media))
+    seen = []
+    while not seen or seen[-1] != "done":
+        assert time.monotonic() - started < 10
+        status = render_api.get(f"/render/{render_id}").json()["response"]["status"]
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        time.sleep(0.02)
+    took = time.monotonic() - started
+
+    assert seen[-1] == "done" and "rendering" in seen and seen.index("rendering") < len(seen) - 1
+    assert set(seen) <= {"queued", "fetching", "preprocessing", "rendering", "saving", "done"}
+    assert 1.0 <= took < 3.0  # the set time, not an encode of the timeline
+    done = render_api.get(f"/render/{render_id}").json()["response"]
+    video = tmp_path / "out.mp4"
+    video.write_bytes(httpx.get(done["url"], timeout=10).content)
+    info = probe(video)
+    assert info.video_codec == "h264" and info.duration == pytest.approx(2.0, abs=0.15)  # the timeline's length
+    assert httpx.get(done["poster"], timeout=10).content[:2] == b"\xff\xd8"

@@ -65,7 +65,8 @@ def test_no_secret_in_api_answers_admin_pages_or_logs(client, world, caplog):
     answers = []
 
     api_paths = ["/api/schema/?format=json", "/api/docs/", "/api/assets/", f"/api/assets/{world['asset'].pk}/",
-                 "/api/publications/", "/api/dead-letters/", "/api/breakers/", "/api/metrics/", "/api/audit/"]
+                 "/api/publications/", "/api/dead-letters/", "/api/breakers/", "/api/status/", "/api/metrics/",
+                 "/api/rollups/", "/api/audit/"]
     for path in api_paths:
         answers.append((path, client.get(path, HTTP_AUTHORIZATION=f"Bearer {key}")))
     answers.append(("bad token", client.get("/api/assets/", HTTP_AUTHORIZATION=f"Bearer {key}x")))

@@ -12,13 +12,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args, **env):
-    environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "PHANTOMS_PUBLIC_URL")}
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("SECRET_KEY", "PHANTOMS_PUBLIC_URL", "PHANTOMS_TOKEN_KEYS")}
     environment.update(DJANGO_SETTINGS_MODULE="phantoms.production", **env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True,
                           text=True, timeout=120)
 
 
-GOOD = {"SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "phantoms.example"}
+GOOD = {"SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "phantoms.example",
+        "PHANTOMS_TOKEN_KEYS": "Gq3Wc0RwcHx1pl8VtFYGCvTQzD3Ge7Z8yJ7mX0Ff4pE="}
 
 
 @pytest.mark.parametrize(("missing", "env"), [
@@ -30,6 +32,9 @@ GOOD = {"SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "phantoms.exam
     # Remote renders need an address the service can fetch media from and call back.
     ("PHANTOMS_PUBLIC_URL", {**GOOD, "RENDER_PROVIDER": "remote", "RENDER_SERVICE_KEY": secrets.token_urlsafe(30)}),
     ("ALLOWED_HOSTS", {k: v for k, v in GOOD.items() if k != "ALLOWED_HOSTS"}),
+    # Platform tokens are encrypted with keys from the environment, never a generated one.
+    ("PHANTOMS_TOKEN_KEYS", {k: v for k, v in GOOD.items() if k != "PHANTOMS_TOKEN_KEYS"}),
+    ("PHANTOMS_TOKEN_KEYS", {**GOOD, "PHANTOMS_TOKEN_KEYS": "not-a-fernet-key"}),
 ])
 def test_production_refuses_to_start_without_its_secrets(missing, env):
     result = run("check", **env)

@@ -87,7 +87,11 @@ def api_rows(w):
         ("breakers", "get", "/api/breakers/", None, {"anonymous": 401, "integration": 403, "viewer": 403,
                                                      "editor": 403, "approver": 403, "operator": 200,
                                                      "stranger": 200}),
-        ("metrics", "get", "/api/metrics/", None, {"anonymous": 401, "integration": 403, **humans_ok,
+        ("status", "get", "/api/status/", None, {"anonymous": 401, "integration": 403, **humans_ok,
+                                                 "stranger": 200}),
+        ("metric readings", "get", "/api/metrics/", None, {"anonymous": 401, "integration": 403, **humans_ok,
+                                                           "stranger": 200}),
+        ("rollups", "get", "/api/rollups/", None, {"anonymous": 401, "integration": 403, **humans_ok,
                                                    "stranger": 200}),
         ("audit trail", "get", "/api/audit/", None, {"anonymous": 401, "integration": 403, **humans_ok,
                                                      "stranger": 200}),
@@ -96,7 +100,7 @@ def api_rows(w):
 
 API_OPERATIONS = ["list assets", "submit a brief", "read an asset", "approve", "reject", "list publications",
                   "read a publication", "list dead letters", "read a dead letter", "requeue a dead letter",
-                  "breakers", "metrics", "audit trail"]
+                  "breakers", "status", "metric readings", "rollups", "audit trail"]
 
 
 @pytest.mark.parametrize("caller", API_CALLERS)
@@ -114,9 +118,10 @@ def test_api(world, operation, caller):
 
 def test_what_a_stranger_lists_is_only_their_own_team(world):
     client = api_client("stranger", world)
-    for path in ("/api/assets/", "/api/publications/", "/api/dead-letters/", "/api/audit/"):
+    for path in ("/api/assets/", "/api/publications/", "/api/dead-letters/", "/api/audit/", "/api/metrics/",
+                 "/api/rollups/"):
         assert client.get(path).json()["results"] == [], path
-    metrics = client.get("/api/metrics/").json()
+    metrics = client.get("/api/status/").json()
     assert metrics["assets"] == {} and metrics["dead_letters"]["open"] == 0
 
 

@@ -21,20 +21,27 @@ sandbox on this machine: a real service could never fetch from it.
 
 No worker waits for a render (docs/architecture.md, "Stage isolation"). Each run of the render stage does one
 step:
-- nothing submitted yet (or the inputs changed, or the last render failed): submit, record the id
-  on the asset under the stage's lease, and raise NotReady so the runner looks again later;
+- nothing submitted yet (or the inputs changed, or the last render failed): commit the intent
+  ("submitting" with the submission's own callback token digest), submit, record the id the service
+  answers (guarded by that digest, not by the lease), and raise NotReady so the runner looks again
+  just before the render's ETA;
+- "submitting" with no id (the answer was lost: a timeout after sending, a worker killed or a lease
+  lost mid-call): wait up to RENDER_SUBMIT_GRACE for the service's callback, which carries the
+  submission's token and so records the render's id (pipeline.services.renders); only then submit
+  again;
 - a render in flight: ask its status once; queued/fetching/preprocessing/rendering/saving raise
-  NotReady with a growing interval, failed is permanent with the service's own message, and past
-  the deadline is permanent;
+  NotReady with a delay planned on the render's ETA and age (`next_poll_delay`), failed is
+  permanent with the service's own message, and past the deadline is permanent;
 - done: stream the output (and its poster, the cover) to disk, checksum and probe it.
 
 The render's state lives in PostgreSQL: `Asset.render_remote_id` and `render_spec["remote"]`
-(id, fingerprint of the inputs, submission time, polls, status), so a flushed Redis or a crashed
-worker never causes a second submission for the same inputs. The callback only makes the next
-poll happen at once.
+(id, fingerprint of the inputs, submission time, polls, status), so a flushed Redis, a crashed
+worker or a lost lease never causes a second submission for the same inputs. The callback only makes
+the next poll happen at once (and names a render whose submission went unanswered).
 
-A submission that times out may still have been accepted; it is retried as transient, which can
-leave an orphaned render on the service. That costs a render, never a duplicate post.
+The Shotstack Edit API has no endpoint to list renders or to cancel one: a render whose submission
+went unanswered for longer than the grace, and was then submitted again, cannot be found or
+cancelled at the service. It costs a render, never a duplicate post.
 """
 
 import hashlib
@@ -42,6 +49,7 @@ import ipaddress
 import json
 import secrets
 import shutil
+import time
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -50,31 +58,46 @@ import httpx
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from redis.exceptions import RedisError
 
+from phantoms.redis import get_redis
 from phantoms.resilience.errors import ConfigurationError, NotReady, PermanentError, TransientError
-from phantoms.resilience.http import make_client, raise_for_status, send
+from phantoms.resilience.http import make_client, pooled_client, raise_for_status, send
 from pipeline.media.captions import group_words
 from pipeline.media.ffmpeg import probe
 from pipeline.media.render import AUTO_TRANSITIONS
 from pipeline.media.voice import audio_duration
 from pipeline.models import Asset
 from pipeline.providers.base import Renderer
+from pipeline.services.renders import (
+    SUBMITTED_PROGRESS,
+    SUBMITTING,
+    USED_PREFIX,
+    callback_digest,
+    record_remote_render,
+)
 from pipeline.services.signed_media import signed_url
 
 PROVIDER = "render"
 IN_FLIGHT = ("queued", "fetching", "preprocessing", "rendering", "saving")
 # States after which the same inputs are submitted again rather than polled.
-RESUBMIT = ("failed", "expired", "lost")
+RESUBMIT = ("failed", "expired", "lost", "unanswered")
 # Rough progress for the admin while the service works; it reports no percentage.
-PROGRESS = {"submitted": 0.02, "queued": 0.05, "fetching": 0.15, "preprocessing": 0.3, "rendering": 0.5,
+PROGRESS = {"submitted": SUBMITTED_PROGRESS, "queued": 0.05, "fetching": 0.15, "preprocessing": 0.3, "rendering": 0.5,
             "saving": 0.9}
 CHUNK = 1 << 16
-USED_PREFIX = "used:"
+__all__ = ["USED_PREFIX", "RemoteRenderer", "callback_digest"]
 # Our xfade names as the nearest Shotstack clip transitions.
 SHOTSTACK_TRANSITIONS = {"fade": "fade", "smoothleft": "slideLeft", "smoothup": "slideUp", "circleopen": "zoom",
                          "fadeblack": "fade", "wipeleft": "wipeLeft", "slideup": "slideUp", "dissolve": "fade",
                          "radial": "reveal", "zoomin": "zoom"}
 IMAGE_EFFECTS = ("zoomInSlow", "slideLeftSlow", "zoomOutSlow", "slideRightSlow")
+
+
+def download_client() -> httpx.Client:
+    """The process's keep-alive client for outputs and posters (no API key): a client per download
+    built a TLS context each time, which cost more than the download itself."""
+    return pooled_client("", read_timeout=settings.RENDER_DOWNLOAD_TIMEOUT)
 
 
 def public_url() -> str:
@@ -112,13 +135,78 @@ def callback_url(token: str) -> str:
     return public_url() + reverse("render-webhook", args=[token])
 
 
-def callback_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+# How long the service takes per second of output, learned from the renders it finished
+# (`updated - created` of a done render over its `duration`); shared by the workers through Redis.
+SPEED_KEY = "phantoms:render:seconds_per_output_second"
+_speed_cache: dict[str, tuple[float, float]] = {}
+SPEED_CACHE_SECONDS = 10.0
 
 
-def poll_delay(polls: int) -> float:
-    base = settings.RENDER_POLL_INTERVAL
-    return min(settings.RENDER_POLL_MAX_INTERVAL, base * (2 ** max(0, polls)))
+def service_speed() -> float:
+    """Seconds the service needs per second of video: learned, or RENDER_EXPECTED_SPEED until it is."""
+    now = time.monotonic()
+    cached = _speed_cache.get(settings.REDIS_URL)
+    if cached and now - cached[1] < SPEED_CACHE_SECONDS:
+        return cached[0]
+    speed = float(settings.RENDER_EXPECTED_SPEED)
+    try:
+        raw = get_redis().get(SPEED_KEY)
+        if raw:
+            speed = float(raw)
+    except (RedisError, ValueError):
+        pass  # a guess is enough to plan a poll; the polls themselves are the truth
+    _speed_cache[settings.REDIS_URL] = (speed, now)
+    return speed
+
+
+def forget_speed() -> None:
+    _speed_cache.clear()
+
+
+def learn_speed(body: dict) -> None:
+    """Fold a finished render's own timing into the shared estimate (moving average)."""
+    try:
+        created = datetime.fromisoformat(str(body["created"]).replace("Z", "+00:00"))
+        updated = datetime.fromisoformat(str(body["updated"]).replace("Z", "+00:00"))
+        duration = float(body["duration"])
+    except (KeyError, TypeError, ValueError):
+        return
+    took = (updated - created).total_seconds()
+    if duration <= 0 or took <= 0:
+        return
+    sample = took / duration
+    previous = service_speed()
+    speed = sample if previous == float(settings.RENDER_EXPECTED_SPEED) else 0.7 * previous + 0.3 * sample
+    try:
+        get_redis().set(SPEED_KEY, repr(speed))
+    except RedisError:
+        return
+    _speed_cache[settings.REDIS_URL] = (speed, time.monotonic())
+
+
+def first_poll_delay(duration: float) -> float:
+    """The first look at a render just submitted: just before it is expected to be done."""
+    return next_poll_delay(0.0, duration, "submitted")
+
+
+def next_poll_delay(age: float, duration: float, status: str) -> float:
+    """Seconds until the next look at a render `age` seconds after its submission.
+
+    Shotstack reports a render's status but no percentage or ETA, so the ETA is the output's length
+    times the service's learned speed. Polls are kept proportional to the render's age: at most
+    RENDER_POLL_LATENESS of the time it has taken so far passes between a finish and the poll that
+    sees it; a render expected to take longer is left alone until just before its ETA instead of
+    being polled on a blind doubling interval. "saving" is the last step before "done": it is polled
+    at the shortest interval.
+    """
+    floor, cap = settings.RENDER_POLL_INTERVAL, settings.RENDER_POLL_MAX_INTERVAL
+    lateness = settings.RENDER_POLL_LATENESS
+    if status == "saving":
+        return floor
+    step = min(cap, max(floor, age * lateness))
+    eta = max(0.0, duration) * service_speed()
+    ahead = eta * (1 - lateness / 2) - age
+    return min(cap, max(step, ahead))
 
 
 def _file_sha256(path: Path) -> str:
@@ -261,6 +349,10 @@ class RemoteRenderer(Renderer):
             # An id without its bookkeeping (set by hand, or by an older version): poll it, never resubmit.
             remote = {"id": remote_id, "fingerprint": inputs, "submitted_at": timezone.now().isoformat(),
                       "polls": 0, "status": "adopted"}
+        if not remote_id and remote.get("status") == SUBMITTING and remote.get("fingerprint") == inputs:
+            self._await_unanswered(remote)  # raises NotReady while the grace lasts
+            remote = {**remote, "status": "unanswered",
+                      "error": f"no id from the service within {settings.RENDER_SUBMIT_GRACE:g} s"}
         resubmit = not remote_id or remote.get("fingerprint") != inputs or remote.get("status") in RESUBMIT
         with self._client() as client:
             if resubmit:
@@ -276,21 +368,46 @@ class RemoteRenderer(Renderer):
             music_url = signed_url(spec.music_path, base=base) if spec.music_path else None
         except ValueError as exc:
             raise PermanentError(f"cannot link a render input: {exc}", provider=PROVIDER)
-        # The token is recorded before the service hears of it, so an early callback finds it.
+        # Intent first, in its own commit, before the service hears of it: a fresh callback token
+        # (stored as its digest) and "submitting". Whatever happens to this run (a lost lease, a
+        # killed worker, an answer lost on the wire), the next run knows a render may exist.
         token = secrets.token_urlsafe(32)
-        self._save(asset, ctx, stored, dict(previous), render_callback_digest=callback_digest(token))
+        digest = callback_digest(token)
+        intent = {"status": SUBMITTING, "fingerprint": inputs, "submitting_at": timezone.now().isoformat(),
+                  "polls": 0, "duration": round(duration, 3)}
+        if previous.get("id") or previous.get("status") in RESUBMIT:
+            intent["replaced"] = {key: previous.get(key) for key in ("id", "status", "error")}
+        self._save(asset, ctx, stored, intent, render_callback_digest=digest, render_remote_id="")
         payload = build_payload(spec, audio_url=audio_url, duration=duration, callback=callback_url(token),
                                 visual_urls=visual_urls, music_url=music_url)
-        response = send(client, "POST", "render", provider=PROVIDER, json=payload)
+        # Irreversible: a timeout after sending is an unknown outcome, never a blind resubmission.
+        response = send(client, "POST", "render", provider=PROVIDER, json=payload, irreversible=True)
         render_id = str(self._body(response).get("id") or "")
         if not render_id:
             raise TransientError("the render service accepted the job but returned no id", provider=PROVIDER)
-        remote = {"id": render_id, "fingerprint": inputs, "submitted_at": timezone.now().isoformat(),
-                  "polls": 0, "status": "submitted"}
-        if previous.get("id"):
-            remote["replaced"] = {key: previous.get(key) for key in ("id", "status", "error")}
-        self._save(asset, ctx, stored, remote, render_remote_id=render_id, render_progress=PROGRESS["submitted"])
-        raise NotReady(f"render {render_id} submitted", retry_after=poll_delay(0), provider=PROVIDER)
+        # Guarded by the submission's digest, not by the lease: a run that lost its lease meanwhile
+        # still records the render it started, and the run that holds the lease now polls it.
+        if not record_remote_render(asset.pk, digest, render_id, via="submit"):
+            raise TransientError(f"render {render_id} was submitted but asset {asset.pk} has moved on to "
+                                 "another submission; it is left to finish unused", provider=PROVIDER)
+        raise NotReady(f"render {render_id} submitted", retry_after=first_poll_delay(duration),
+                       provider=PROVIDER)
+
+    @staticmethod
+    def _await_unanswered(remote: dict) -> None:
+        """A submission whose answer never came back: wait for the service's callback before submitting again.
+
+        The callback names the render and carries the submission's token, so it records the id
+        (pipeline.webhooks) and queues the stage at once. Only when the grace passes without it is
+        the submission taken as never received.
+        """
+        started = datetime.fromisoformat(remote.get("submitting_at") or timezone.now().isoformat())
+        waited = (timezone.now() - started).total_seconds()
+        left = settings.RENDER_SUBMIT_GRACE - waited
+        if left > 0:
+            raise NotReady(f"submission of {int(waited)} s ago unanswered; waiting up to {int(left) + 1} s more "
+                           "for the render service's callback before submitting again",
+                           retry_after=left, provider=PROVIDER)
 
     def _poll(self, client, asset, ctx, stored, remote, out_path, progress):
         render_id = remote["id"]
@@ -305,16 +422,19 @@ class RemoteRenderer(Renderer):
         status = str(body.get("status") or "").lower()
         polls = int(remote.get("polls", 0)) + 1
         if status == "done":
+            seen = timezone.now().isoformat()  # when polling learned it (how late, against the service's own time)
             url = body.get("url")
             if not url:
                 raise TransientError(f"render {render_id} is done but has no output url", provider=PROVIDER)
             base = settings.RENDER_SERVICE_URL.rstrip("/") + "/"
             info, digest, size = self._download(urljoin(base, url), out_path, asset, ctx, stored, remote)
+            learn_speed(body)
             poster = body.get("poster")
             if poster:
                 self.poster_path = self._fetch_poster(urljoin(base, poster), out_path)
             self._save(asset, ctx, stored, {**remote, "polls": polls, "status": "done", "url": url,
-                                            "poster": poster or "", "sha256": digest, "bytes": size})
+                                            "poster": poster or "", "sha256": digest, "bytes": size,
+                                            "seen_done_at": seen})
             return info
         if status == "failed":
             error = str(body.get("error") or "no reason given")
@@ -332,7 +452,8 @@ class RemoteRenderer(Renderer):
         self._save(asset, ctx, stored, {**remote, "polls": polls, "status": status})
         if progress:
             progress(PROGRESS.get(status, 0.05))
-        delay = poll_delay(polls)
+        duration = float(remote.get("duration") or body.get("duration") or asset.audio_duration or 0)
+        delay = next_poll_delay(age, duration, status)
         deadline_left = settings.RENDER_REMOTE_DEADLINE - age
         raise NotReady(f"render {render_id} is {status} (poll {polls})",
                        retry_after=max(0.0, min(delay, deadline_left + 1)), provider=PROVIDER)
@@ -347,9 +468,8 @@ class RemoteRenderer(Renderer):
     def _fetch_poster(self, url: str, out_path: Path) -> Path | None:
         """The service's poster image, used as the cover; a missing one is not worth failing a render."""
         target = out_path.with_name(out_path.stem + ".poster.jpg")
-        timeout = httpx.Timeout(settings.RENDER_DOWNLOAD_TIMEOUT, connect=settings.HTTP_TIMEOUTS["connect"])
         try:
-            response = httpx.get(url, timeout=timeout, follow_redirects=True)
+            response = download_client().get(url, follow_redirects=True)
         except httpx.HTTPError:
             return None
         if response.status_code >= 400 or not response.content:
@@ -361,11 +481,9 @@ class RemoteRenderer(Renderer):
         """Stream the output to `out_path`; return its MediaInfo, sha256 and size."""
         digest, size = hashlib.sha256(), 0
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        timeout = httpx.Timeout(settings.RENDER_DOWNLOAD_TIMEOUT, connect=settings.HTTP_TIMEOUTS["connect"])
-        # A fresh client without our API key: output links usually point at a CDN, not the API.
+        # A client without our API key: output links usually point at a CDN, not the API.
         try:
-            with httpx.Client(timeout=timeout, follow_redirects=True) as client, \
-                    client.stream("GET", url) as response:
+            with download_client().stream("GET", url, follow_redirects=True) as response:
                 if response.status_code >= 400:
                     response.read()
                     try:

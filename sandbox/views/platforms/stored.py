@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from sandbox import faults
 from sandbox.models import SandboxObject
+from sandbox.oauth import store as oauth_store
 
 
 def key(*parts: str) -> str:
@@ -33,11 +34,15 @@ def numeric_id() -> str:
 
 
 def token_of(request) -> str:
+    """The request's token; "" (an imitation then answers 401 in its own shape) for a token the
+    sandbox's authorization server issued that has expired or was revoked (sandbox.oauth.store)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return (request.GET.get("access_token") or request.POST.get("access_token") or "").strip()
+        token = token.strip()
+    else:
+        token = (request.GET.get("access_token") or request.POST.get("access_token") or "").strip()
+    return "" if oauth_store.refused(token) else token
 
 
 def token_digest(token: str) -> str:

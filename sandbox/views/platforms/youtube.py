@@ -193,7 +193,7 @@ def _put(request, platform: str, token: str):
         faults.count_call(platform)
         return google_error(404, "The upload session does not exist or has expired.", "notFound", "upload_id")
     content_range = request.headers.get("Content-Range", "")
-    data = request.body
+    data = common.media_body(request)
     if content_range.startswith("bytes */"):
         faulted = common.faulted(platform, request)
         if faulted is not None:
