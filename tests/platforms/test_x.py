@@ -7,12 +7,10 @@ key (and 100 runs with faults at random moments), and the metrics read. Tests na
 HTTP over loopback to the live sandbox; the others call the sandbox's WSGI app in-process (`local`).
 """
 
-import json
 import random
 import time
 from datetime import timedelta
 
-import httpx
 import pytest
 from django.utils import timezone
 
@@ -316,8 +314,14 @@ def test_stage_an_unprovable_repeat_goes_to_a_person_with_the_evidence(x_publica
     from publishing.platforms.x.adapter import X as XAdapter
 
     lost = []
-    in_process.lose = lambda index, request: request.method == "POST" and request.url.path.endswith("/2/tweets") \
-        and not lost and not lost.append(index)
+
+    def lose_the_first_post(index, request):  # asked more than once per request: answer by index
+        if request.method == "POST" and request.url.path.endswith("/2/tweets") and lost in ([], [index]):
+            lost[:] = [index]
+            return True
+        return False
+
+    in_process.lose = lose_the_first_post
     monkeypatch.setattr(XAdapter, "_find_post", lambda self, handles: None)  # a timeline that lags behind
     outcomes = run_publish_stage(x_publication.pk)
     assert outcomes[-1] == "needs_attention"
@@ -344,13 +348,6 @@ def test_stage_pointed_at_api_x_com_sends_exactly_the_documented_requests(in_pro
     append = in_process.sent[1]
     assert append.headers["content-type"].startswith("multipart/form-data")
     assert b'name="segment_index"\r\n\r\n0\r\n' in append.content and video in append.content
-    sent = list(in_process.sent)
-    sent[0] = _with_json_number(sent[0])
-    assert_sent(sent, "x", {"token": "x-oauth2-token", "size": len(video), "media_id": publication.handles["media_id"]})
+    assert_sent(in_process.sent, "x", {"token": "x-oauth2-token", "size": len(video),
+                                       "media_id": publication.handles["media_id"]})
 
-
-def _with_json_number(request):
-    """total_bytes is a JSON number; the fixture's placeholders are strings, so compare it as one."""
-    body = json.loads(request.content)
-    body["total_bytes"] = str(body["total_bytes"])
-    return httpx.Request(request.method, request.url, headers=request.headers, content=json.dumps(body).encode())

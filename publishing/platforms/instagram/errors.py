@@ -21,6 +21,7 @@ NO_SUCH_OBJECT = (100, 33)
 # an hour long, the publishing limit a rolling 24 hours.
 DEFAULT_WAIT = 600.0
 PUBLISH_LIMIT_WAIT = 3600.0
+SHORT_WAIT = 5.0
 
 
 def graph_error(response: httpx.Response) -> dict:
@@ -53,8 +54,10 @@ def regain_seconds(headers: httpx.Headers) -> float | None:
     minutes = [entry.get("estimated_time_to_regain_access") or 0
                for entries in (usage.values() if isinstance(usage, dict) else [])
                for entry in (entries if isinstance(entries, list) else []) if isinstance(entry, dict)]
-    longest = max(minutes, default=0)
-    return float(longest) * 60 if longest else None
+    if not minutes:
+        return None
+    # Whole minutes: 0 means access comes back within the minute, so look again shortly.
+    return max(float(max(minutes)) * 60, SHORT_WAIT)
 
 
 def throttle_wait(response: httpx.Response) -> float | None:

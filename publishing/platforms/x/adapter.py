@@ -21,15 +21,15 @@ Relies on these documented behaviours (X API v2, "Media upload" chunked quicksta
 Exactly once: the media id is stored (its own commit) before a segment is sent, the count of
 segments X acknowledged after each one (an interrupted upload resumes after the last acknowledged
 segment), and the moment of the post call before it is sent. After a lost answer the user's recent
-posts are searched for our media key: found, that is our post; absent from a listing that reaches
-back past the moment we sent, no post exists and the call is repeated; anything else (the listing
-does not reach back far enough, or X refuses the repeat as duplicate content) goes to a person at
-once (GiveUp, with the evidence noted).
+posts are searched for our media key: found, that is our post; absent from the posts made since a
+minute before we sent (`start_time`), no post exists and the call is repeated; anything else (more
+posts in that window than one page holds, or X refuses the repeat as duplicate content) goes to a
+person at once (GiveUp, with the evidence noted).
 Throttling (errors.py) is a deferral, never a failure.
 """
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 
@@ -175,8 +175,12 @@ class X(Adapter):
         if not user_id:
             user_id = str(self.call("GET", "2/users/me").json()["data"]["id"])
             handles.save(user_id=user_id)
+        sent = float(handles.get("tweet_sent_at") or 0)
+        # Only the posts made since a minute before our call can be ours: a window this account fills
+        # with fewer than a page of posts, unless it posts a hundred times a minute.
+        since = datetime.fromtimestamp(max(sent - 60, 0), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = self.call("GET", f"2/users/{user_id}/tweets", params={
-            "max_results": str(TIMELINE_PAGE), "expansions": "attachments.media_keys",
+            "max_results": str(TIMELINE_PAGE), "start_time": since, "expansions": "attachments.media_keys",
             "tweet.fields": "attachments,created_at"}).json()
         posts = body.get("data", [])
         key = handles.get("media_key")
@@ -185,16 +189,14 @@ class X(Adapter):
                 handles.note(f"GET 2/users/{user_id}/tweets", f"post {post['id']} carries our media {key}")
                 handles.save(tweet_id=str(post["id"]))
                 return str(post["id"])
-        sent = float(handles.get("tweet_sent_at") or 0)
-        oldest = _epoch(posts[-1].get("created_at", "")) if posts else 0.0
-        if len(posts) < TIMELINE_PAGE or oldest < sent - 60:
-            handles.note(f"GET 2/users/{user_id}/tweets", f"none of the {len(posts)} recent posts carries media "
-                                                         f"{key}: no post was made")
+        if len(posts) < TIMELINE_PAGE:
+            handles.note(f"GET 2/users/{user_id}/tweets", f"none of the {len(posts)} posts since {since} carries "
+                                                         f"media {key}: no post was made")
             handles.save(tweet_sent_at=None)
             return None
-        handles.note(f"GET 2/users/{user_id}/tweets", f"the {len(posts)} most recent posts do not reach back to "
-                                                     "our call; cannot tell whether it was made")
-        raise GiveUp("cannot tell whether the lost post was made: the timeline does not reach back far enough")
+        handles.note(f"GET 2/users/{user_id}/tweets", f"{len(posts)} posts since {since}, none with media {key}, "
+                                                     "and there may be more; cannot tell whether ours was made")
+        raise GiveUp(f"cannot tell whether the lost post was made: more than {TIMELINE_PAGE} posts since {since}")
 
     def status(self, remote_id, handles):
         # A post is live in the answer to its creation.
@@ -225,9 +227,3 @@ def _sum(*numbers):
     known = [n for n in numbers if isinstance(n, int)]
     return sum(known) if known else None
 
-
-def _epoch(timestamp: str) -> float:
-    try:
-        return datetime.strptime(timestamp.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
-    except ValueError:
-        return 0.0

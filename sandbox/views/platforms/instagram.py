@@ -128,7 +128,7 @@ def _throttle_code() -> int:
 
 
 def throttled(code: int, user_id: str, regain_seconds: float) -> JsonResponse:
-    minutes = max(1, math.ceil(regain_seconds / 60))
+    minutes = int(regain_seconds // 60)  # whole minutes, as Graph reports them
     return graph_error(403 if code in (4, 17, 32) else 400, THROTTLE_CODES[code], code, transient=True,
                        headers=_usage_headers(user_id, 100, minutes))
 

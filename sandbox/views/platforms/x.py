@@ -15,7 +15,7 @@ Follows the X API v2 documentation:
   "text", "edit_history_tweet_ids"}}` — the one call that creates a post. A second post with the
   same text by the same user is refused with 403 ("duplicate content"). `DELETE /2/tweets/{id}`.
 - "Users lookup" (`GET /2/users/me`) and "User Posts timeline" (`GET /2/users/{id}/tweets` with
-  `expansions=attachments.media_keys`, `tweet.fields`, `max_results` 5-100, newest first, with
+  `expansions=attachments.media_keys`, `tweet.fields`, `start_time`, `max_results` 5-100, newest first, with
   `includes.media` and `meta` `{result_count, newest_id, oldest_id}`).
 - "Posts lookup": `GET /2/tweets?ids=…` (at most 100 ids) with `tweet.fields=public_metrics`
   answers `public_metrics` {retweet_count, reply_count, like_count, quote_count, bookmark_count,
@@ -34,7 +34,7 @@ import base64
 import hashlib
 import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -525,8 +525,15 @@ def user_tweets(request, user_id: str):
         max_results = -1
     if not 5 <= max_results <= 100:
         return invalid("max_results", "`max_results` must be between 5 and 100.", headers)
-    rows = list(SandboxObject.objects.filter(platform=TARGET, kind="tweet", owner=user_id)
-                .order_by("-created_at", "-id")[:max_results])
+    rows = SandboxObject.objects.filter(platform=TARGET, kind="tweet", owner=user_id)
+    start_time = request.GET.get("start_time")
+    if start_time:
+        try:
+            since = datetime.strptime(start_time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            return invalid("start_time", "`start_time` must be an ISO 8601 time such as 2026-01-01T00:00:00Z.", headers)
+        rows = rows.filter(created_at__gte=since)
+    rows = list(rows.order_by("-created_at", "-id")[:max_results])
     fields = _fields(request)
     body: dict = {"meta": {"result_count": len(rows)}}
     if rows:
