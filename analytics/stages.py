@@ -16,6 +16,7 @@ from django.utils import timezone
 from analytics.models import MetricReadback
 from phantoms.engine.handler import StageHandler
 from phantoms.engine.queueing import enqueue_on_commit
+from publishing.platforms import adapter_for
 
 # The reconciler looks this far ahead for readings it should have queued.
 RECONCILE_HORIZON = timedelta(minutes=5)
@@ -24,29 +25,16 @@ BATCH_AHEAD = timedelta(minutes=1)
 
 
 def metrics_adapter(channel):
-    """The platform adapter's metrics reader for a channel (publishing's platform packages own it)."""
-    try:
-        from publishing.platforms import adapter_for
-    except ImportError:  # platforms without their package yet: one post per call through the old client
-        from publishing.providers import get_platform_client
-
-        return _SinglePostReader(get_platform_client(channel))
+    """The channel's platform adapter (publishing/platforms, docs/platforms.md): `read_metrics(post_ids)`
+    answers {post_id: MetricsReading(values, gone)} in calls of at most `metrics_batch` ids."""
     return adapter_for(channel)
 
 
 class _Reading:
+    """What a post left out of the platform's answer counts as: every metric missing."""
+
     def __init__(self, values: dict, gone: bool = False):
         self.values, self.gone = values, gone
-
-
-class _SinglePostReader:
-    metrics_batch = 1
-
-    def __init__(self, client):
-        self.client = client
-
-    def read_metrics(self, post_ids):
-        return {post_id: _Reading(self.client.metrics(post_id)) for post_id in post_ids}
 
 
 class ReadbackStage(StageHandler):

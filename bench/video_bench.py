@@ -3,13 +3,17 @@
 A brief is submitted and each stage runs in this process through the real runner (claims,
 attempts, transitions; the queue hops between stages are left out, they cost milliseconds): the
 offline script writer, the offline voice, offline motion visuals and the ffmpeg render. Prints the
-time each stage took, the total, and what came out.
+time each stage took, the total, and what came out; then times plain ffmpeg making the same video
+from the same clips and voice (bench.render_bench.plain_args: joined end to end, scaled, encoded
+with the same settings; the faster of two runs). Target: brief to review <= 1.5x that. The
+temporary folder is removed; `--strict` exits non-zero when the target is missed.
 
-    .venv/bin/python -m bench.video_bench [--seconds 30] [--visuals offline]
+    .venv/bin/python -m bench.video_bench [--seconds 30] [--visuals offline] [--strict]
 """
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -19,6 +23,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 STAGES_IN_ORDER = ("script", "voice", "visuals", "render")
+TARGET_RATIO = 1.5
 
 
 def configure(var_dir: str) -> None:
@@ -40,9 +45,17 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=30, help="the brief's target duration")
     parser.add_argument("--visuals", default="offline", help="visuals provider (offline, plain, pexels, openai)")
     parser.add_argument("--brief", default="Three habits that make mornings easier")
+    parser.add_argument("--strict", action="store_true", help="exit non-zero when the target is missed")
     args = parser.parse_args()
-    configure(tempfile.mkdtemp(prefix="phantoms-video-bench-"))
+    var_dir = tempfile.mkdtemp(prefix="phantoms-video-bench-")
+    try:
+        configure(var_dir)
+        return run(args)
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
 
+
+def run(args) -> int:
     from django.core.management import call_command
 
     from phantoms.engine import runner
@@ -70,7 +83,31 @@ def main() -> int:
     print(f"brief → {asset.state}: {total:.1f} s for a {info.duration:.1f} s video "
           f"(target {args.seconds} s; voice {asset.voice_provider}; {len(asset.visuals)} beats of "
           f"{asset.visuals_provider} visuals): {stages}")
-    return 0 if asset.state == Asset.State.AWAITING_REVIEW else 1
+    plain = plain_ffmpeg_seconds(asset)
+    ratio = total / plain
+    met = asset.state == Asset.State.AWAITING_REVIEW and ratio <= TARGET_RATIO
+    print(f"end to end: brief → {asset.state} {total:.1f} s, plain ffmpeg making the same video {plain:.1f} s: "
+          f"{ratio:.2f}x (target <= {TARGET_RATIO:g}x): {'met' if met else 'NOT MET'}; "
+          f"load average {os.getloadavg()[0]:.2f}")
+    return 1 if args.strict and not met else 0
+
+
+def plain_ffmpeg_seconds(asset) -> float:
+    """The least ffmpeg work for the same pictures and voice (bench.render_bench.plain_args); the faster of two."""
+    from bench.render_bench import plain_args
+    from pipeline.media.ffmpeg import run_ffmpeg
+    from pipeline.media.render import RenderSpec
+
+    spec = RenderSpec.from_dict(asset.render_spec)
+    out = Path(asset.video.path).with_name("plain.mp4")
+    args = plain_args(spec, spec.visuals, float(asset.audio_duration), out)
+    runs = []
+    for _ in range(2):
+        began = time.perf_counter()
+        run_ffmpeg(args, timeout=900)
+        runs.append(time.perf_counter() - began)
+    out.unlink(missing_ok=True)
+    return min(runs)
 
 
 if __name__ == "__main__":

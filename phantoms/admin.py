@@ -28,7 +28,7 @@ STATE_COLOURS = {
     "uploading": "#2563eb",
     "processing": "#2563eb",
     "needs_attention": "#ea580c",
-    "scheduled": "#6b7280",
+    "scheduled": "#0e7490",
     "taken": "#16a34a",
     "open": "#dc2626",
     "half-open": "#d97706",

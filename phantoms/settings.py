@@ -285,6 +285,20 @@ PLATFORM_BASE_URLS = {
     platform: env.str(f"{platform.upper()}_BASE_URL") for platform in PLATFORM_NAMES
     if env.str(f"{platform.upper()}_BASE_URL", default="")
 }
+# YouTube (publishing/platforms/youtube): the Google Cloud project its quota is counted against, that
+# quota per day (reset at midnight Pacific Time), upload chunk size (a multiple of 256 KiB), and the
+# settings of each upload.
+YOUTUBE_PROJECT = env.str("YOUTUBE_PROJECT", default="default")
+YOUTUBE_QUOTA_INSERTS_PER_DAY = env.int("YOUTUBE_QUOTA_INSERTS_PER_DAY", default=100)
+YOUTUBE_QUOTA_UNITS_PER_DAY = env.int("YOUTUBE_QUOTA_UNITS_PER_DAY", default=10000)
+YOUTUBE_UPLOAD_CHUNK_BYTES = env.int("YOUTUBE_UPLOAD_CHUNK_BYTES", default=8 * 1024 * 1024)
+YOUTUBE_PRIVACY_STATUS = env.str("YOUTUBE_PRIVACY_STATUS", default="public")
+YOUTUBE_CATEGORY_ID = env.str("YOUTUBE_CATEGORY_ID", default="22")
+# TikTok (publishing/platforms/tiktok): the chunk size for uploads of 5 MB and more (5 to 64 MB, as
+# TikTok's media transfer guide allows) and the privacy level asked for (used only if the creator's
+# options include it; otherwise the most private option offered).
+TIKTOK_CHUNK_BYTES = env.int("TIKTOK_CHUNK_BYTES", default=10 * 1024 * 1024)
+TIKTOK_PRIVACY_LEVEL = env.str("TIKTOK_PRIVACY_LEVEL", default="PUBLIC_TO_EVERYONE")
 # --- Connecting accounts (connections/): each platform's authorization server, by host. A host set
 # as <PLATFORM>_OAUTH_<HOST>_URL is used as given; unset, it is the sandbox's imitation of that host
 # when PHANTOMS_SANDBOX is on and the platform's real host otherwise (README, "Connecting accounts").
@@ -346,7 +360,10 @@ BACKOFF_CAP = env.float("PHANTOMS_BACKOFF_CAP", default=300.0)
 # Metric readbacks after publishing, seconds from publication (1 h, 24 h, 7 d).
 # Readings after publishing, in seconds; unset: +1 h, +6 h, +24 h, +72 h, +7 d, then daily to 30 d
 # (analytics.services.default_offsets). A channel's own ReadingSchedule overrides both.
-METRIC_READBACK_OFFSETS = env.list("PHANTOMS_METRIC_OFFSETS", cast=int, default=None)
+# Set but empty: no readings (what the pipeline benchmark asks for).
+_metric_offsets = env.ENVIRON.get("PHANTOMS_METRIC_OFFSETS")
+METRIC_READBACK_OFFSETS = (None if _metric_offsets is None
+                           else [int(part) for part in _metric_offsets.split(",") if part.strip()])
 # Approve automatically as soon as a render is ready (benchmarks and unattended demos only).
 AUTO_APPROVE = env.bool("PHANTOMS_AUTO_APPROVE", default=False)
 
@@ -370,14 +387,18 @@ RATE_LIMITS = {
     # Each platform's own pacing per account (its registration), overridable as RATE_<NAME>_CALLS.
     **{platform: (env.int(f"RATE_{platform.upper()}_CALLS", default=_platform_registry.get(platform).rate_limit[0]),
                   _platform_registry.get(platform).rate_limit[1]) for platform in PLATFORM_NAMES},
-    # Metric reads, one token per platform call (a batch of posts is one call). YouTube: 10,000 quota
-    # units a day per project by default and videos.list costs 1, so half is left for uploads;
-    # TikTok: /v2/video/query/ allows 600 a minute; Instagram Graph: 200 calls an hour per user;
-    # X: post lookup is metered per 15 minutes, and its tiers differ, so the default is low.
-    "youtube_metrics": (env.int("RATE_YOUTUBE_METRICS_PER_DAY", default=5000), 86400),
-    "tiktok_metrics": (env.int("RATE_TIKTOK_METRICS_PER_MINUTE", default=600), 60),
-    "instagram_metrics": (env.int("RATE_INSTAGRAM_METRICS_PER_HOUR", default=200), 3600),
-    "x_metrics": (env.int("RATE_X_METRICS_PER_15_MINUTES", default=15), 900),
+    # Metric reads, one token per platform call (a batch of posts is one call), as `<name>_metrics`,
+    # overridable as RATE_<NAME>_METRICS_CALLS. YouTube: 10,000 quota units a day per project by default
+    # and videos.list costs 1, so half is left for uploads; TikTok: /v2/video/query/ allows 600 a minute;
+    # Instagram Graph: 200 calls an hour per user; X: post lookup is metered per 15 minutes and its tiers
+    # differ, so the default is low; another platform: 60 a minute until its package says otherwise.
+    **{f"{platform}_metrics": (env.int(f"RATE_{platform.upper()}_METRICS_CALLS", default=calls), period)
+       for platform, (calls, period) in {
+           **dict.fromkeys(PLATFORM_NAMES, (60, 60)),
+           **{name: limit for name, limit in {"youtube": (5000, 86400), "tiktok": (600, 60),
+                                              "instagram": (200, 3600), "x": (15, 900)}.items()
+              if name in PLATFORM_NAMES},
+       }.items()},
 }
 RENDER_TIMEOUT = env.int("RENDER_TIMEOUT", default=600)
 # Platforms: how often to look at a post that is still processing, and when to give up and ask a person.
@@ -464,3 +485,16 @@ RENDER_TRANSITION = env.str("RENDER_TRANSITION", default="auto")
 RENDER_TRANSITION_SECONDS = env.float("RENDER_TRANSITION_SECONDS", default=0.4)
 # An optional music bed, ducked under the voice (a path under MEDIA_ROOT or absolute).
 RENDER_MUSIC = env.str("RENDER_MUSIC", default="")
+
+# --- Notifications (pipeline.services.notify): approvers hear of assets awaiting review, operators of
+# dead letters and publications that need attention; one message per person per batch.
+NOTIFY_BATCH_MINUTES = env.int("PHANTOMS_NOTIFY_BATCH_MINUTES", default=10)
+# Optional chat webhook (Slack/Mattermost-style incoming webhook: a JSON body with "text"); empty: email only.
+NOTIFY_WEBHOOK_URL = env.str("PHANTOMS_NOTIFY_WEBHOOK_URL", default="")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Phantoms <phantoms@localhost>")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)

@@ -96,7 +96,9 @@ class Asset(FSMModelMixin, Leased):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [due_index("pipeline_asset_due")]
+        # The API's list: a team's assets, newest first (a page, its cursor) without sorting the table.
+        indexes = [due_index("pipeline_asset_due"),
+                   models.Index(fields=["team", "-created_at", "-id"], name="pipeline_asset_team_newest")]
         permissions = [("approve_asset", "Can approve assets awaiting review"),
                        ("reject_asset", "Can reject assets or send them back to scripting")]
 

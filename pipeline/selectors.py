@@ -4,8 +4,11 @@ how fast a voice speaks, how two versions of a script differ, what each platform
 import difflib
 from statistics import median
 
+from django.db.models import Count, Max
+
 from accounts import scoping
 from pipeline.models import Asset
+from publishing.selectors import platform_copy  # noqa: F401  (one place to ask, for the pipeline and publishing)
 
 # Before approval an editor may still retarget or retitle an asset; afterwards the publications exist.
 EDITABLE_STATES = {Asset.State.DRAFT, Asset.State.SCRIPTING, Asset.State.VOICING, Asset.State.VISUALIZING,
@@ -67,6 +70,33 @@ def measured_pace(voice_provider: str, *, recent: int = 20) -> float | None:
             .exclude(script=None).order_by("-id").values_list("script", "audio_duration")[:recent])
     paces = [_narration_words(script) / duration for script, duration in rows if _narration_words(script)]
     return median(paces) if len(paces) >= MIN_PACE_SAMPLES else None
+
+
+# What the API's list reads of each asset: never render_spec, word_timings, script or usage.
+LIST_COLUMNS = ("id", "team_id", "title", "brief", "target_duration_seconds", "state", "failed_stage", "attempts",
+                "last_error", "video", "video_duration", "cover", "render_progress", "created_at", "updated_at")
+
+
+def asset_list_version(assets) -> dict:
+    """How many assets a listing covers and when the newest change among them was: its ETag and Last-Modified.
+
+    One aggregate on the listing's own filter. Every change the list shows bumps `updated_at` (the
+    engine writes it with each outcome and deferral, and a render's progress with it).
+    """
+    return assets.order_by().aggregate(count=Count("id"), changed=Max("updated_at"), newest=Max("id"))
+
+
+def asset_list_page(page_of_values) -> tuple[list[dict], dict[int, list[int]]]:
+    """A page of `values(*LIST_COLUMNS)` rows and each asset's channel ids (one query for all)."""
+    rows = list(page_of_values)
+    channels: dict[int, list[int]] = {}
+    if rows:
+        through = Asset.channels.through
+        for asset_id, channel_id in (through.objects.filter(asset_id__in=[row["id"] for row in rows])
+                                     .order_by("asset_id", "channel__platform", "channel__name")
+                                     .values_list("asset_id", "channel_id")):
+            channels.setdefault(asset_id, []).append(channel_id)
+    return rows, channels
 
 
 def script_lines(script: dict) -> list[tuple[str, str]]:

@@ -249,7 +249,7 @@ class RenderStage(AssetStage):
                 last[0] = now
                 # Progress doubles as the lease's heartbeat: a long render keeps its claim.
                 Asset.objects.filter(pk=asset.pk, lease_owner=ctx.token).update(
-                    render_progress=round(fraction, 3),
+                    render_progress=round(fraction, 3), updated_at=timezone.now(),
                     lease_expires_at=timezone.now() + timedelta(seconds=settings.LEASE_SECONDS))
 
         renderer = self.provider(asset)

@@ -7,6 +7,8 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from accounts import scoping
 from accounts.models import Team
 from phantoms.admin import ReadOnlyAdmin, RelatedInTeamFilter, TeamScopedMixin, admin_link, badge, external_link
+from publishing import slots
+from publishing.calendar_admin import CalendarMixin
 from publishing.models import Channel, Publication
 from publishing.services import ChannelError, RetryError, disconnect_channel, retry_or_requeue, save_channel
 
@@ -17,7 +19,21 @@ class ChannelForm(forms.ModelForm):
     # No token field: tokens come only from "Connect" (Connected accounts) and are never shown.
     class Meta:
         model = Channel
-        fields = ("team", "platform", "name", "account_id", "is_active")
+        fields = ("team", "platform", "name", "account_id", "is_active", "posting_slots", "timezone")
+
+    def clean_posting_slots(self):
+        try:
+            slots.parse(self.cleaned_data.get("posting_slots") or "")
+        except slots.SlotError as exc:
+            raise forms.ValidationError(exc.problem)
+        return self.cleaned_data.get("posting_slots") or ""
+
+    def clean_timezone(self):
+        try:
+            slots.zone(self.cleaned_data.get("timezone") or "")
+        except slots.SlotError as exc:
+            raise forms.ValidationError(exc.problem)
+        return self.cleaned_data.get("timezone") or "UTC"
 
 
 @admin.register(Channel)
@@ -26,7 +42,7 @@ class ChannelAdmin(TeamScopedMixin, admin.ModelAdmin):
     list_display = ("name", "platform", "team", "account_id", "connection_status", "is_active", "created_at")
     list_filter = ("platform", "is_active", ("team", RelatedInTeamFilter))
     search_fields = ("name", "account_id")
-    fields = ("team", "platform", "name", "account_id", "is_active")
+    fields = ("team", "platform", "name", "account_id", "is_active", "posting_slots", "timezone")
 
     @admin.display(description="connection")
     def connection_status(self, obj):
@@ -62,16 +78,16 @@ class ChannelAdmin(TeamScopedMixin, admin.ModelAdmin):
 
 
 @admin.register(Publication)
-class PublicationAdmin(TeamScopedMixin, ReadOnlyAdmin):
+class PublicationAdmin(TeamScopedMixin, CalendarMixin, ReadOnlyAdmin):
     list_display = ("id", "asset_link", "channel", "platform", "state_badge", "remote_id", "remote_link",
-                    "attempts", "published_at", "updated_at")
+                    "attempts", "scheduled_at", "published_at", "updated_at")
     list_filter = ("state", "channel__platform", ("channel", RelatedInTeamFilter))
     search_fields = ("remote_id", "asset__title", "channel__name")
     list_select_related = ("asset", "channel")
     actions = ("retry_selected",)
     fields = ("asset_link", "channel", "state_badge", "remote_id", "remote_link", "idempotency_key",
-              "failed_stage", "attempts", "last_error", "job_id", "next_run_at", "published_at", "created_at",
-              "updated_at")
+              "failed_stage", "attempts", "last_error", "job_id", "next_run_at", "scheduled_at", "published_at",
+              "created_at", "updated_at")
     readonly_fields = fields
 
     def has_retry_permission(self, request, obj=None):

@@ -20,6 +20,12 @@ class Channel(models.Model):
     name = models.CharField(max_length=100)
     account_id = models.CharField(max_length=100, help_text="The platform's id for this account.")
     is_active = models.BooleanField(default=True)
+    posting_slots = models.CharField(
+        max_length=500, blank=True,
+        help_text='When posts go out by default, in the channel\'s time zone: e.g. "mon-fri 09:00, sat 11:30, 18:00" '
+                  "(a time alone means every day). Empty: no default slots.")
+    timezone = models.CharField(max_length=64, default="UTC", blank=True,
+                                help_text="The time zone of the posting slots (IANA, e.g. Europe/Paris); empty: UTC.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -35,6 +41,8 @@ class Channel(models.Model):
 
 class Publication(FSMModelMixin, Leased):
     class State(models.TextChoices):
+        # Waiting for its time (`scheduled_at`): the publish stage's row, due then (publishing.scheduling).
+        SCHEDULED = "scheduled"
         PENDING = "pending"
         UPLOADING = "uploading"
         PROCESSING = "processing"
@@ -42,7 +50,8 @@ class Publication(FSMModelMixin, Leased):
         FAILED = "failed"
         NEEDS_ATTENTION = "needs_attention"
 
-    STAGE_FOR_STATE = {State.PENDING: "publish", State.UPLOADING: "publish", State.PROCESSING: "poll"}
+    STAGE_FOR_STATE = {State.SCHEDULED: "publish", State.PENDING: "publish", State.UPLOADING: "publish",
+                       State.PROCESSING: "poll"}
     TERMINAL = {State.PUBLISHED, State.FAILED, State.NEEDS_ATTENTION}
     RETRYABLE = (State.FAILED, State.NEEDS_ATTENTION)
 
@@ -62,6 +71,8 @@ class Publication(FSMModelMixin, Leased):
     remote_url = models.URLField(blank=True)
     failed_stage = models.CharField(max_length=20, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                        help_text="When it is to go out; empty: as soon as approved.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -88,11 +99,11 @@ class Publication(FSMModelMixin, Leased):
         """A publication's transitions belong to it and to its asset (phantoms.engine.transitions)."""
         return {"asset_id": self.asset_id, "publication": self}
 
-    @transition(field=state, source=[State.PENDING, State.UPLOADING], target=State.UPLOADING)
+    @transition(field=state, source=[State.SCHEDULED, State.PENDING, State.UPLOADING], target=State.UPLOADING)
     def begin_upload(self):
         pass
 
-    @transition(field=state, source=[State.PENDING, State.UPLOADING, State.NEEDS_ATTENTION],
+    @transition(field=state, source=[State.SCHEDULED, State.PENDING, State.UPLOADING, State.NEEDS_ATTENTION],
                 target=State.PROCESSING)
     def uploaded(self):
         pass
@@ -101,11 +112,12 @@ class Publication(FSMModelMixin, Leased):
     def went_live(self):
         pass
 
-    @transition(field=state, source=[State.PENDING, State.UPLOADING, State.PROCESSING], target=State.FAILED)
+    @transition(field=state, source=[State.SCHEDULED, State.PENDING, State.UPLOADING, State.PROCESSING],
+                target=State.FAILED)
     def fail(self):
         pass
 
-    @transition(field=state, source=[State.UPLOADING, State.PENDING], target=State.NEEDS_ATTENTION)
+    @transition(field=state, source=[State.UPLOADING, State.PENDING, State.SCHEDULED], target=State.NEEDS_ATTENTION)
     def needs_attention(self):
         pass
 

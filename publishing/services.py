@@ -14,23 +14,25 @@ from phantoms.engine.services import dead_letters
 from phantoms.engine.transitions import transit
 from pipeline.models import Asset
 from publishing.models import Channel, Publication
+from publishing.scheduling import new_publication
 
 TERMINAL = Publication.TERMINAL
 
 
-def fan_out(asset: Asset) -> int:
+def fan_out(asset: Asset, when: dict | None = None) -> int:
     """One publication per active target channel, each on the publish queue; returns how many.
 
-    Call inside the asset's transaction, with the asset locked: that is what keeps two approvals
-    from creating the same publication twice.
+    `when` maps a channel id to the time its post goes out (publishing.scheduling.plan); a channel
+    without one goes out at once. Call inside the asset's transaction, with the asset locked: that is
+    what keeps two approvals from creating the same publication twice.
     """
+    when = when or {}
     channels = list(asset.channels.filter(is_active=True))
     existing = {publication.channel_id: publication for publication in asset.publications.all()}
     for channel in channels:
         publication = existing.get(channel.pk)
         if publication is None:
-            publication = Publication(asset=asset, channel=channel)
-            enqueue_on_commit(get_stage("publish"), None, row=publication)
+            publication = new_publication(asset, channel, when.get(channel.pk))
             publication.save(force_insert=True)
         elif publication.state == Publication.State.PENDING:
             enqueue_on_commit(get_stage("publish"), publication.pk)

@@ -33,6 +33,13 @@ def stored_handles(publication, token: str) -> Handles:
     return Handles(publication.handles, persist=persist, evidence=publication.evidence)
 
 
+def not_due_for(publication) -> float:
+    """Seconds until a scheduled publication's time (0 when due, or not scheduled)."""
+    if publication.state != Publication.State.SCHEDULED or publication.scheduled_at is None:
+        return 0.0
+    return max(0.0, (publication.scheduled_at - timezone.now()).total_seconds())
+
+
 class PublicationStage(StageHandler):
     model = Publication
     # The adapter stores handles and evidence in their own commits while it works.
@@ -62,6 +69,8 @@ class PublicationStage(StageHandler):
         transaction.on_commit(lambda: settle_asset(publication.asset_id))
 
     def go_live(self, publication, remote, ctx: Context):
+        # Some platforms name the public post only once it is live (TikTok's post id after moderation).
+        publication.remote_id = remote.id or publication.remote_id
         publication.remote_url = remote.url or publication.remote_url
         publication.published_at = timezone.now()
         transit(publication, "went_live", actor="worker")
@@ -88,23 +97,33 @@ class PublicationStage(StageHandler):
 class PublishStage(PublicationStage):
     name = "publish"
     queue = "publish"
-    states = (Publication.State.PENDING, Publication.State.UPLOADING)
+    # A scheduled publication is this stage's row too, due at its time: the reconciler finds it by its
+    # `next_run_at` like any other, so a flushed Redis loses no scheduled post (publishing.scheduling).
+    states = (Publication.State.SCHEDULED, Publication.State.PENDING, Publication.State.UPLOADING)
 
     def load(self, claimed):
         return self.model.objects.select_related("asset", "channel").get(pk=claimed.pk)
 
+    def work(self, publication, ctx: Context):
+        early = not_due_for(publication)
+        if early > 0:
+            # Only a job run before its time gets here (its schedule moved while it waited): wait, no attempt.
+            raise NotReady(f"scheduled for {publication.scheduled_at:%Y-%m-%d %H:%M:%S %Z}", retry_after=early)
+        return self.upload(publication, ctx)
+
     def rate_limit_key(self, publication):
         return (publication.channel.platform, publication.channel.account_id)
 
-    def work(self, publication, ctx: Context):
+    def upload(self, publication, ctx: Context):
         adapter = platforms.adapter_for(publication.channel)
-        if publication.state == Publication.State.PENDING:
+        if publication.state in (Publication.State.SCHEDULED, Publication.State.PENDING):
             with transaction.atomic():
                 transit(publication, "begin_upload", actor="worker", reason="upload intent committed")
                 publication.save(update_fields=["state", "updated_at"])
         handles = stored_handles(publication, ctx.token)
         request = PublishRequest(video=self.video_for(publication, adapter), copy=adapter.copy(publication.asset),
-                                 handles=handles, key=str(publication.idempotency_key))
+                                 handles=handles, key=str(publication.idempotency_key),
+                                 duration=publication.asset.video_duration)
         try:
             # The adapter asks the platform about any stored handle before it repeats a call.
             return adapter.publish(request)

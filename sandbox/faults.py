@@ -176,9 +176,21 @@ def clear_faults(target: str | None = None) -> None:
     connection().delete(*[_key("faults", name) for name in names])
 
 
+def _count_and_read(target: str) -> dict:
+    """Count the call and read the target's faults in one round trip (every sandbox request does this)."""
+    with connection().pipeline(transaction=False) as pipe:
+        pipe.incr(_key("calls", target))
+        pipe.hgetall(_key("faults", target))
+        _, stored = pipe.execute()
+    return _typed(stored)
+
+
 def get_faults(target: str) -> dict:
     _check_target(target)
-    stored = connection().hgetall(_key("faults", target))
+    return _typed(connection().hgetall(_key("faults", target)))
+
+
+def _typed(stored: dict) -> dict:
     faults = dict(DEFAULTS)
     for raw_field, raw_value in stored.items():
         field = raw_field.decode()
@@ -282,8 +294,7 @@ def apply_faults(target: str, request=None, *, on_accept=None) -> HttpResponse |
     or an invalid render, it behaves as a plain timeout.
     """
     _check_target(target)
-    count_call(target)
-    faults = get_faults(target)
+    faults = _count_and_read(target)
     if faults["outage"]:
         _fired(target, "outage")
         return error_response(target, 503, "Service unavailable.", code="service_unavailable",

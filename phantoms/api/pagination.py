@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 
 
 def _bounded_int(request, name: str, default: int, low: int, high: int) -> int:
@@ -18,6 +18,12 @@ def _bounded_int(request, name: str, default: int, low: int, high: int) -> int:
 
 
 class CappedLimitOffsetPagination(LimitOffsetPagination):
+    # Set by a view that has counted the rows already (with its ETag): no second COUNT.
+    known_count: int | None = None
+
+    def get_count(self, queryset):
+        return self.known_count if self.known_count is not None else super().get_count(queryset)
+
     @property
     def max_limit(self):
         return settings.API_PAGE_MAX_LIMIT
@@ -33,3 +39,20 @@ class CappedLimitOffsetPagination(LimitOffsetPagination):
         limit["schema"].update({"minimum": 1, "maximum": self.max_limit})
         offset["schema"].update({"minimum": 0, "maximum": settings.API_PAGE_MAX_OFFSET})
         return [limit, offset]
+
+
+class CappedCursorPagination(CursorPagination):
+    """Pages that cost the same deep in a large table: no COUNT, no OFFSET; `?cursor=` starts at the newest.
+
+    `limit` as for the other pages (1 to API_PAGE_MAX_LIMIT); `next` and `previous` carry the cursor.
+    """
+
+    ordering = ("-created_at", "-id")
+    page_size_query_param = "limit"
+
+    @property
+    def max_page_size(self):
+        return settings.API_PAGE_MAX_LIMIT
+
+    def get_page_size(self, request):
+        return _bounded_int(request, self.page_size_query_param, self.page_size, 1, self.max_page_size)

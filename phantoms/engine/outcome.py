@@ -76,8 +76,7 @@ def commit_outcome(handler: StageHandler, obj, payload, ctx: Context, started: f
         obj.last_error = ""
         changes = _changes(obj, before)
         changes.update(lease_owner="", lease_expires_at=None)
-        if any(f.name == "updated_at" for f in obj._meta.concrete_fields):
-            changes["updated_at"] = timezone.now()
+        _touch(type(obj), changes)
         held = handler.model.objects.filter(pk=obj.pk, lease_owner=ctx.token, state=claimed_state)
         if not held.update(**changes):
             raise Superseded
@@ -105,6 +104,12 @@ def _changes(obj, before: dict) -> dict:
             if not f.primary_key and _plain(f, obj) != before[f.attname]}
 
 
+def _touch(model, updates: dict) -> None:
+    """A queryset update skips auto_now: write `updated_at` with the change, where the model has it."""
+    if any(f.name == "updated_at" for f in model._meta.concrete_fields):
+        updates["updated_at"] = timezone.now()
+
+
 def defer(handler: StageHandler, pk, token, delay: float, *, error: str, attempts: int | None = None,
           failing_since=None):
     """Hand the row back and queue its next run `delay` seconds from now."""
@@ -117,6 +122,9 @@ def defer(handler: StageHandler, pk, token, delay: float, *, error: str, attempt
             updates["failing_since"] = failing_since
         if error:
             updates["last_error"] = error[:5000]
+        if attempts is not None or error:
+            # Lists answer 304 until `updated_at` moves (pipeline.selectors.asset_list_version).
+            _touch(handler.model, updates)
         if handler.model.objects.filter(pk=pk, lease_owner=token).update(**updates):
             enqueue_on_commit(handler, pk, delay)
 

@@ -84,8 +84,6 @@ def _run(handler: StageHandler, pk: int, job_id: str) -> str:
 
     ctx.attempt = StageAttempt(stage=handler.name, provider=provider, number=obj.attempts + 1,
                                job_id=job_id, worker=WORKER_NAME, lease_token=token, **owner)
-    if handler.show_running_attempt:
-        ctx.attempt.save()
     started = time.monotonic()
     try:
         payload = _work(handler, obj, ctx, pk, token, started)
@@ -131,13 +129,29 @@ def _run(handler: StageHandler, pk: int, job_id: str) -> str:
     return "succeeded"
 
 
+def _begin(handler: StageHandler, obj, ctx: Context) -> None:
+    """The running attempt (for long stages) and the stage's intent, in one commit."""
+    prepares = type(handler).prepare is not StageHandler.prepare
+    if not prepares and not handler.show_running_attempt:
+        return
+    try:
+        with transaction.atomic():
+            if handler.show_running_attempt:
+                ctx.attempt.save()
+            if prepares:
+                handler.prepare(obj, ctx)
+    except BaseException:
+        # Rolled back: the attempt is written afresh with its outcome.
+        ctx.attempt.pk = None
+        ctx.attempt._state.adding = True
+        raise
+
+
 def _work(handler: StageHandler, obj, ctx: Context, pk: int, token: str, started: float):
     """Commit intent, then call out through the breaker; a shutdown under way turns failures into hand-backs."""
     breaker_name = handler.breaker_name(obj)
     try:
-        if type(handler).prepare is not StageHandler.prepare:
-            with transaction.atomic():
-                handler.prepare(obj, ctx)
+        _begin(handler, obj, ctx)
         if breaker_name:
             return get_breaker(breaker_name).call(handler.work, obj, ctx)
         return handler.work(obj, ctx)

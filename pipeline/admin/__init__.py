@@ -5,4 +5,4 @@ may ask for one and report what happened. One module a page: `assets` (the asset
 `review` (the review queue and the transition buttons), `prompts`, `forms`.
 """
 
-from . import assets, prompts  # noqa: F401  (registering the admins)
+from . import assets, notices, prompts  # noqa: F401  (registering the admins)

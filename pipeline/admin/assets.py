@@ -4,8 +4,11 @@ from django.contrib import admin, messages
 
 from phantoms.admin import RelatedInTeamFilter, TeamScopedMixin, badge, external_link
 from phantoms.engine.admin import HistoryInline, StageAttemptInline, TransitionLogInline
+from pipeline.admin.editing import EditingMixin
 from pipeline.admin.forms import BriefForm
+from pipeline.admin.progress import ProgressMixin, progress_cell
 from pipeline.admin.review import ReviewActionsMixin, render_preview
+from pipeline.admin.schedule import ScheduleMixin
 from pipeline.models import Asset
 from pipeline.selectors import editable_fields, may_delete
 from pipeline.services.briefs import BriefError, submit_brief
@@ -31,7 +34,7 @@ class PublicationInline(HistoryInline):
 
 
 @admin.register(Asset)
-class AssetAdmin(TeamScopedMixin, ReviewActionsMixin, admin.ModelAdmin):
+class AssetAdmin(TeamScopedMixin, EditingMixin, ProgressMixin, ScheduleMixin, ReviewActionsMixin, admin.ModelAdmin):
     list_display = ("id", "state_badge", "title_or_brief", "channel_list", "failed_stage", "attempts",
                     "progress", "created_at")
     list_display_links = ("id", "title_or_brief")
@@ -55,8 +58,15 @@ class AssetAdmin(TeamScopedMixin, ReviewActionsMixin, admin.ModelAdmin):
     )
 
     # --- list
+    # Large columns no list column shows: a changelist of 50 rows should not read 50 render specs.
+    LIST_DEFERRED = ("render_spec", "word_timings", "script", "usage", "visuals", "providers")
+
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("channels")
+        assets = super().get_queryset(request).prefetch_related("channels")
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name == f"{self.opts.app_label}_{self.opts.model_name}_changelist":
+            assets = assets.defer(*self.LIST_DEFERRED)
+        return assets
 
     @admin.display(description="state", ordering="state")
     def state_badge(self, obj):
@@ -72,11 +82,9 @@ class AssetAdmin(TeamScopedMixin, ReviewActionsMixin, admin.ModelAdmin):
     def channel_list(self, obj):
         return ", ".join(str(channel) for channel in obj.channels.all()) or "—"
 
-    @admin.display(description="render", ordering="render_progress")
+    @admin.display(description="progress", ordering="render_progress")
     def progress(self, obj):
-        if obj.state == Asset.State.RENDERING:
-            return f"{obj.render_progress * 100:.0f}%"
-        return "—"
+        return progress_cell(obj)  # live: the list polls it (pipeline.admin.progress)
 
     @admin.display(description="script and media")
     def preview(self, obj):

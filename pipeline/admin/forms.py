@@ -50,3 +50,37 @@ class BriefForm(forms.ModelForm):
 
 class ReviewNotesForm(forms.Form):
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 60}), required=False)
+
+
+# --- editing the script before approval (pipeline.services.script_edits)
+class ScriptForm(forms.Form):
+    title = forms.CharField(max_length=100, help_text="Shown on the title card; the default title on every platform.")
+    hook = forms.CharField(max_length=200, widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+                           help_text="The first words spoken. Changing them records a new voice.")
+    caption_lines = forms.CharField(widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
+                                    help_text="One burned-in caption line per row. Only the render runs again.")
+    description = forms.CharField(required=False, max_length=2000,
+                                  widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+                                  help_text="Goes with the upload; nothing is rendered again.")
+    hashtags = forms.CharField(required=False, max_length=500, help_text="Separated by spaces; # is added.")
+
+    def lines(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["caption_lines"].splitlines() if line.strip()]
+
+
+class BeatForm(forms.Form):
+    on_screen = forms.CharField(max_length=120, label="On screen", help_text="Drawn by the render.")
+    narration = forms.CharField(max_length=600, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+                                help_text="Spoken: a change records a new voice.")
+    visual_query = forms.CharField(max_length=120, required=False, label="Visual",
+                                   help_text="What to show behind it: a change fetches new visuals.")
+
+
+BeatFormSet = forms.formset_factory(BeatForm, extra=1, can_delete=True, min_num=1, validate_min=True, max_num=12,
+                                    validate_max=True)
+
+
+class PlatformCopyForm(forms.Form):
+    title = forms.CharField(required=False, max_length=300)
+    caption = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5, "cols": 60}))
+    hashtags = forms.CharField(required=False, max_length=2000, help_text="Separated by spaces.")

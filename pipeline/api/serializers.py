@@ -34,15 +34,64 @@ class AssetSerializer(serializers.ModelSerializer):
         """Media is private: API clients get a signed, expiring link (SIGNED_MEDIA_MAX_AGE) to the file."""
         if not field:
             return None
-        request = self.context.get("request")
-        base = request.build_absolute_uri("/") if request is not None else settings.PHANTOMS_PUBLIC_URL or "/"
-        return signed_url(Path(settings.MEDIA_ROOT) / field.name, base=base)
+        return signed_media_url(field.name, media_base(self.context.get("request")))
 
     def get_video_url(self, asset) -> str | None:
         return self._signed(asset.video)
 
     def get_cover_url(self, asset) -> str | None:
         return self._signed(asset.cover)
+
+
+# The list's representation: what a table of assets shows, without the script, usage, visuals and
+# review notes (the detail has them, with attempts, transitions and publications). Read with
+# `values()` (pipeline.selectors.asset_list_page) and built here without model instances: the list
+# never loads render_spec or word_timings, and 200 rows cost about what reading them costs.
+LIST_FIELDS = ["id", "team", "title", "brief", "channels", "target_duration_seconds", "state", "failed_stage",
+               "attempts", "last_error", "video_url", "video_duration", "cover_url", "render_progress",
+               "created_at", "updated_at"]
+
+
+class AssetListSerializer(AssetSerializer):
+    """The list's shape, for the schema and for one asset; lists are built by `list_rows` to the same shape."""
+
+    class Meta(AssetSerializer.Meta):
+        fields = LIST_FIELDS
+        read_only_fields = fields
+
+
+def _datetime(value):
+    # As DRF's DateTimeField writes it under TIME_ZONE = "UTC".
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def media_base(request) -> str:
+    return request.build_absolute_uri("/") if request is not None else settings.PHANTOMS_PUBLIC_URL or "/"
+
+
+def signed_media_url(name: str, base: str) -> str | None:
+    return signed_url(Path(settings.MEDIA_ROOT) / name, base=base) if name else None
+
+
+def list_rows(rows: list[dict], channels: dict[int, list[int]], request=None) -> list[dict]:
+    """`values()` rows (pipeline.selectors.LIST_COLUMNS) in the list's representation."""
+    base = media_base(request)
+
+    def url(name):
+        return signed_media_url(name, base)
+
+    return [{
+        "id": row["id"], "team": row["team_id"], "title": row["title"], "brief": row["brief"],
+        "channels": channels.get(row["id"], []), "target_duration_seconds": row["target_duration_seconds"],
+        "state": row["state"], "failed_stage": row["failed_stage"], "attempts": row["attempts"],
+        "last_error": row["last_error"], "video_url": url(row["video"]) if row["video"] else None,
+        "video_duration": row["video_duration"], "cover_url": url(row["cover"]) if row["cover"] else None,
+        "render_progress": row["render_progress"], "created_at": _datetime(row["created_at"]),
+        "updated_at": _datetime(row["updated_at"]),
+    } for row in rows]
 
 
 class AssetDetailSerializer(AssetSerializer):

@@ -51,5 +51,6 @@ def record_remote_render(asset_pk: int, digest: str, render_id: str, *, via: str
         remote.update(id=render_id, status="submitted", polls=0, recorded_via=via,
                       submitted_at=remote.get("submitting_at") or timezone.now().isoformat())
         Asset.objects.filter(pk=asset_pk).update(render_spec={**stored, "remote": remote},
-                                                 render_remote_id=render_id, render_progress=SUBMITTED_PROGRESS)
+                                                 render_remote_id=render_id, render_progress=SUBMITTED_PROGRESS,
+                                                 updated_at=timezone.now())
     return True

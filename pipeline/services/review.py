@@ -16,6 +16,7 @@ from phantoms.engine.queueing import enqueue_on_commit
 from phantoms.engine.registry import get_stage
 from phantoms.engine.transitions import transit
 from pipeline.models import Asset
+from publishing.scheduling import ScheduleError, plan
 from publishing.services import fan_out, settle_asset
 
 
@@ -56,29 +57,50 @@ def _record_review(asset, user, notes):
 REVIEW_FIELDS = ["state", "reviewed_by", "reviewed_at", "review_notes", "updated_at"]
 
 
-def approve(asset: Asset, *, user=None, notes: str = "") -> Asset:
+def approve(asset: Asset, *, user=None, notes: str = "", schedule: dict | None = None) -> Asset:
     """Approve an asset held in the caller's transaction and fan it out; the caller saves the asset.
 
-    The render stage calls this directly when auto-approval is on, so the render's outcome, the
-    approval and the new publications land in one commit.
+    `schedule` maps a channel id to "now", "slot" (the channel's next free posting slot) or a time
+    (publishing.scheduling.plan); channels it leaves out go out at once. The render stage calls this
+    directly when auto-approval is on, so the render's outcome, the approval and the new publications
+    land in one commit.
     """
     _check(asset, "approve", user)
+    planned = {}
+    if schedule:
+        try:
+            planned = plan(asset.channels.filter(is_active=True), schedule)
+        except ScheduleError as exc:
+            raise ReviewError(str(exc))
     _record_review(asset, user, notes)
     transit(asset, "approve", by=user, reason=notes or "approved")
-    transit(asset, "start_publishing", by=user, reason="fan out to target channels")
-    if not fan_out(asset):
+    later = [f"{p.channel} at {timezone.localtime(p.at):%Y-%m-%d %H:%M %Z}" for p in planned.values() if p.at]
+    transit(asset, "start_publishing", by=user,
+            reason="fan out to target channels" + (f"; scheduled: {', '.join(later)}" if later else ""))
+    if not fan_out(asset, {pk: p.at for pk, p in planned.items()}):
         asset_id = asset.pk
         transaction.on_commit(lambda: settle_asset(asset_id))
     return asset
 
 
-def approve_asset(asset_id: int, *, user=None, notes: str = "") -> Asset:
+def approve_asset(asset_id: int, *, user=None, notes: str = "", schedule: dict | None = None) -> Asset:
     with transaction.atomic():
         asset = Asset.objects.select_for_update().get(pk=asset_id)
-        approve(asset, user=user, notes=notes)
+        approve(asset, user=user, notes=notes, schedule=schedule)
         asset.save(update_fields=REVIEW_FIELDS)
         audit.record(AuditEvent.Action.APPROVED, actor=user, target=asset, summary=notes[:500])
+        if any(schedule.values() if schedule else ()):
+            audit.record(AuditEvent.Action.SCHEDULED, actor=user, target=asset,
+                         summary=_schedule_summary(asset),
+                         schedule={str(k): (v.isoformat() if hasattr(v, "isoformat") else v)
+                                   for k, v in schedule.items()})
     return asset
+
+
+def _schedule_summary(asset) -> str:
+    parts = [f"{p.channel}: {timezone.localtime(p.scheduled_at):%Y-%m-%d %H:%M %Z}" if p.scheduled_at
+             else f"{p.channel}: now" for p in asset.publications.select_related("channel")]
+    return "; ".join(parts)[:500]
 
 
 def reject_asset(asset_id: int, *, user=None, notes: str = "", rewrite: bool = False) -> Asset:

@@ -95,6 +95,9 @@ class Handles:
     def get(self, key: str, default=None):
         return self._values.get(key, default)
 
+    def __getitem__(self, key: str):
+        return self._values[key]
+
     def __contains__(self, key: str) -> bool:
         return key in self._values
 
@@ -130,6 +133,8 @@ class PublishRequest:
     # Our own id for the publication: never sent as a lookup key (no platform offers one), only used
     # where a platform takes an opaque reference of ours.
     key: str = ""
+    # The video's length in seconds, checked against limits the platform reports at run time.
+    duration: float | None = None
 
 
 class Adapter:
@@ -203,12 +208,20 @@ class Adapter:
         return {"Authorization": f"Bearer {credentials.access_token(self.channel)}"}
 
     def call(self, method: str, url: str, *, irreversible: bool = False, headers: dict | None = None,
-             **kwargs) -> httpx.Response:
-        """One request to the platform, classified by `check` (relative URLs join the base URL)."""
+             accept: tuple[int, ...] = (), authorized: bool = True, **kwargs) -> httpx.Response:
+        """One request to the platform, classified by `check` (relative URLs join the base URL).
+
+        Statuses in `accept` come back as answers instead of errors (a 404 that means "this session
+        expired" is information, not a failure). `authorized=False` leaves the token out (an upload URL
+        that carries its own credentials)."""
         if not url.startswith(("http://", "https://")):
             url = f"{self.base_url}/{url.lstrip('/')}"
+
+        def check(response, provider):
+            return response if response.status_code in accept else self.check(response, provider)
+
         return send(self.http_client(), method, url, provider=self.provider, irreversible=irreversible,
-                    headers={**self.headers(), **(headers or {})}, check=self.check, **kwargs)
+                    headers={**(self.headers() if authorized else {}), **(headers or {})}, check=check, **kwargs)
 
     def check(self, response: httpx.Response, provider: str) -> httpx.Response:
         """Map the platform's answer to a failure class: 401 to credentials, throttling to RateLimited

@@ -101,3 +101,17 @@ def test_a_reading_without_a_metric_leaves_the_last_value_standing():
     by_day = dict(MetricRollup.objects.values_list("day", "views"))
     assert list(by_day.values()) == [100, None, 50]
     assert MetricRollup.objects.aggregate(v=Sum("views"), likes=Sum("likes")) == {"v": 150, "likes": 6}
+
+
+def test_the_rebuild_command_reports_what_it_read():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    generated_readings(seed=2, posts=4, readings_per_post=3)
+    before = MetricRollup.objects.aggregate(v=Sum("views"))["v"]
+    MetricRollup.objects.update(views=0)
+    out = StringIO()
+    call_command("rebuild_rollups", stdout=out)
+    assert out.getvalue().strip() == "rollups rebuilt from 12 reading(s)"
+    assert MetricRollup.objects.aggregate(v=Sum("views"))["v"] == before

@@ -302,3 +302,73 @@ def test_an_unknown_theme_or_visuals_provider_is_a_400_naming_the_field(api, pay
     response = api.post("/api/assets/", {"brief": "Tide pools", **payload}, format="json")
     assert response.status_code == 400 and field in response.json()["error"]["fields"]
     assert Asset.objects.count() == 0
+
+
+def test_the_list_is_lean_and_the_detail_is_whole(api, user, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from pipeline.api.serializers import LIST_FIELDS, AssetListSerializer
+
+    channels = [make_channel("youtube"), make_channel("x")]
+    asset = make_asset(Asset.State.AWAITING_REVIEW, channels=channels, title="Sleep")
+    Asset.objects.filter(pk=asset.pk).update(render_spec={"big": "x" * 10_000}, word_timings=[{"word": "w"}] * 500,
+                                             script={"beats": []}, video="assets/1/video.mp4")
+    asset.refresh_from_db()
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get("/api/assets/")
+    rows = results(response)
+
+    assert list(rows[0]) == LIST_FIELDS
+    # The same shape as the serializer the schema documents, field for field (links are signed with
+    # the time, so they are compared by what they point at).
+    expected = dict(AssetListSerializer(asset, context={"request": None}).data)
+    links = ("video_url", "cover_url")
+    assert {k: v for k, v in rows[0].items() if k not in links} == {k: v for k, v in expected.items() if k not in links}
+    assert rows[0]["channels"] == [c.pk for c in sorted(channels, key=lambda c: (c.platform, c.name))]
+    assert rows[0]["video_url"].startswith("http://testserver/") and rows[0]["video_url"].endswith("/video.mp4")
+    assert rows[0]["cover_url"] is None
+    reads = " ".join(q["sql"] for q in queries.captured_queries if "pipeline_asset" in q["sql"])
+    assert "render_spec" not in reads and "word_timings" not in reads and '"script"' not in reads
+    detail = api.get(f"/api/assets/{asset.pk}/").json()
+    assert {"script", "usage", "visuals", "attempts_log", "transitions", "publications"} <= set(detail)
+
+
+def test_an_unchanged_list_answers_304_before_reading_a_row(api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    asset = make_asset(Asset.State.SCRIPTING)
+    first = api.get("/api/assets/")
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+
+    with CaptureQueriesContext(connection) as queries:
+        again = api.get("/api/assets/", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and not again.content
+    assert not [q for q in queries.captured_queries if "SELECT" in q["sql"] and '"pipeline_asset"."brief"' in q["sql"]]
+    assert api.get("/api/assets/", HTTP_IF_MODIFIED_SINCE=modified).status_code == 304
+
+    # A change the list shows (a deferral's attempt count) is a new version.
+    from phantoms.engine.outcome import defer
+    from pipeline.stages import STAGES
+
+    Asset.objects.filter(pk=asset.pk).update(lease_owner="t")
+    defer(STAGES["script"], asset.pk, "t", 5.0, error="boom", attempts=1)
+    changed = api.get("/api/assets/", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and results(changed)[0]["attempts"] == 1
+    assert changed.headers["ETag"] != etag
+    # Another filter is another listing.
+    assert api.get("/api/assets/?state=published", HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_cursor_pages_walk_the_table_without_a_count(api):
+    made = [make_asset(Asset.State.DRAFT).pk for _ in range(5)]
+    seen, url = [], "/api/assets/?cursor=&limit=2"
+    while url:
+        body = api.get(url).json()
+        assert "count" not in body
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+    assert seen == sorted(made, reverse=True)
+    assert api.get("/api/assets/?cursor=&limit=0").status_code == 400
+    assert api.get("/api/assets/?cursor=&limit=201").status_code == 400

@@ -76,3 +76,16 @@ def test_a_new_take_gets_a_new_name_and_the_api_links_are_signed(client, setting
     signed = body["video_url"].split("://", 1)[1].split("/", 1)[1]
     client.logout()
     assert b"".join(client.get("/" + signed).streaming_content) == b"second take"
+
+
+def test_a_player_can_ask_for_a_byte_range(client, stored):
+    _, url = stored
+    client.force_login(make_staff(perms=["pipeline.view_asset"]))
+    whole = b"\x00\x00\x00\x18ftypmp42 draft"
+    response = client.get(url, HTTP_RANGE="bytes=4-7")
+    assert response.status_code == 206 and b"".join(response.streaming_content) == whole[4:8]
+    assert response["Content-Range"] == f"bytes 4-7/{len(whole)}" and response["Accept-Ranges"] == "bytes"
+    suffix = client.get(url, HTTP_RANGE="bytes=-5")
+    assert suffix.status_code == 206 and b"".join(suffix.streaming_content) == b"draft"
+    beyond = client.get(url, HTTP_RANGE=f"bytes={len(whole)}-")
+    assert beyond.status_code == 416 and beyond["Content-Range"] == f"bytes */{len(whole)}"

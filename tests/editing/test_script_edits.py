@@ -116,3 +116,25 @@ def test_two_versions_compare_line_by_line():
     assert ("Hook", "Old hook.", "New hook.") in changed
     assert ("Hashtags", "#a", "#a #b") in changed
     assert all(row["kind"] == "same" for row in rows if row["field"].startswith("Beat 1"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_script_the_writer_produces_is_a_version_and_an_edit_follows_it(settings):
+    from phantoms.engine import runner
+    from pipeline.services.review import reject_asset
+    from pipeline.stages import STAGES
+
+    settings.RATE_LIMITS = {}
+    asset = make_asset(Asset.State.SCRIPTING, brief="A one-minute stretch for people who sit all day")
+    assert runner.run(STAGES["script"], asset.pk) == "succeeded"
+    Asset.objects.filter(pk=asset.pk).update(state=Asset.State.AWAITING_REVIEW)
+    reject_asset(asset.pk, notes="Open with the posture problem.", rewrite=True)
+    assert runner.run(STAGES["script"], asset.pk) == "succeeded"
+    Asset.objects.filter(pk=asset.pk).update(state=Asset.State.AWAITING_REVIEW)
+    asset.refresh_from_db()
+    revise_script(asset.pk, script=edited(asset, lambda s: s.update(description="Edited.")))
+
+    versions = list(ScriptVersion.objects.filter(asset=asset).order_by("number"))
+    assert [(v.number, v.author, v.changed) for v in versions] == [
+        (1, "offline", []), (2, "offline", []), (3, "system", ["description"])]
+    assert "posture" in versions[1].script["hook"].lower() and versions[0].script["hook"] != versions[1].script["hook"]

@@ -28,12 +28,12 @@ SANDBOX = "http://sandbox.test"
 
 @pytest.fixture(scope="session")
 def tiny_video(tmp_path_factory) -> Path:
-    """Two seconds of 360x640 H.264 with AAC: a few tens of kilobytes, made once per run."""
+    """Two seconds of 360x640 H.264 with AAC, about 700 KB: small, yet several 256 KiB upload chunks."""
     path = tmp_path_factory.mktemp("media") / "master.mp4"
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
                     "-f", "lavfi", "-i", "testsrc2=s=360x640:r=30:d=2", "-f", "lavfi", "-i", "sine=d=2",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
-                    str(path)], check=True)
+                    "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "2500k", "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", "-shortest", str(path)], check=True)
     return path
 
 
@@ -47,16 +47,50 @@ class LossyTransport(httpx.BaseTransport):
         self.inner = httpx.WSGITransport(app=WSGIHandler(), raise_app_exceptions=False)
         self.lose = lose or (lambda index, request: False)
         self.sent: list[httpx.Request] = []
+        # Production hosts served by the sandbox: {"https://www.googleapis.com": "/sandbox/platforms/youtube"}.
+        # Requests to them go to the sandbox prefix, and URLs in answers come back in production form,
+        # so an adapter pointed at the real base URL runs unchanged.
+        self.production: dict[str, str] = {}
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
         index = len(self.sent)
         self.sent.append(request)
-        response = self.inner.handle_request(request)
+        served = self._to_sandbox(request)
+        if self.lose(index, request) == "unsent":
+            raise httpx.ConnectError("the connection failed before the request was sent (staged)", request=request)
+        response = self.inner.handle_request(served)
         if self.lose(index, request):
             response.read()
             raise httpx.ReadTimeout("the answer was lost (staged)", request=request)
+        if "location" in response.headers:
+            response.headers["location"] = self._to_production(response.headers["location"])
+        if self.production and "json" in response.headers.get("content-type", ""):
+            # URLs handed out in a body (TikTok's upload_url) come back in production form too.
+            text = response.read().decode()
+            for origin, prefix in sorted(self.production.items(), key=lambda item: -len(item[1])):
+                text = text.replace(f"{SANDBOX}{prefix}/".replace("/", "\\/"), f"{origin}/".replace("/", "\\/"))
+                text = text.replace(f"{SANDBOX}{prefix}/", f"{origin}/")
+            headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+            return httpx.Response(response.status_code, headers=headers, content=text.encode(), request=request)
         return response
+
+    def _to_sandbox(self, request: httpx.Request) -> httpx.Request:
+        origin = f"{request.url.scheme}://{request.url.host}"
+        prefix = self.production.get(origin)
+        # (Longest prefixes are matched first on the way back: one platform may serve two hosts.)
+        if prefix is None:
+            return request
+        url = httpx.URL(f"{SANDBOX}{prefix}{request.url.raw_path.decode()}")
+        headers = dict(request.headers)
+        headers["host"] = url.host
+        return httpx.Request(request.method, url, headers=headers, content=request.content)
+
+    def _to_production(self, location: str) -> str:
+        for origin, prefix in sorted(self.production.items(), key=lambda item: -len(item[1])):
+            if location.startswith(f"{SANDBOX}{prefix}/"):
+                return origin + location[len(SANDBOX + prefix):]
+        return location
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from phantoms.engine.handler import GiveUp
 from phantoms.resilience.errors import NotReady, TransientError, UnknownOutcome
 from publishing.platforms.base import Copy, Handles, PublishRequest
 
@@ -78,6 +79,9 @@ def publish_until_done(adapter, video: Path, store: Store, *, max_runs: int = 60
         request = request_for(video, store, **(copy or {}))
         try:
             return Outcome(adapter.publish(request), run, request.handles.uncertain, failures)
+        except GiveUp:
+            failures.append("GiveUp")
+            return Outcome(None, run, True, failures)
         except NotReady:
             failures.append("not_ready")
             time.sleep(pause)
@@ -86,3 +90,31 @@ def publish_until_done(adapter, video: Path, store: Store, *, max_runs: int = 60
             if request.handles.uncertain:
                 return Outcome(None, run, True, failures)
     raise AssertionError(f"no outcome after {max_runs} runs: {failures[-10:]}")
+
+
+def run_publish_stage(pk: int, *, stop=("succeeded", "dead_lettered", "needs_attention"), max_runs: int = 40,
+                      first_stop: tuple = ()) -> list[str]:
+    """Run the publish stage on a publication as its jobs would, until an outcome in `stop` (or `first_stop`)."""
+    from phantoms.engine import runner
+    from publishing.stages import PUBLISH
+
+    outcomes = []
+    for _ in range(max_runs):
+        outcomes.append(runner.run(PUBLISH, pk))
+        if outcomes[-1] in stop or outcomes[-1] in first_stop:
+            return outcomes
+        time.sleep(0.02)
+    raise AssertionError(f"the publish stage did not finish: {outcomes[-10:]}")
+
+
+def fetch_signed_links_in_process(monkeypatch):
+    """Instagram downloads video_url over the network; in-process there is none, so the sandbox reads the
+    signed link through the same resolver the signed-media view uses (signature and expiry still checked)."""
+    from pipeline.services.signed_media import resolve
+    from sandbox.views.platforms import instagram
+
+    def fetch(url):
+        token, filename = url.split("/signed-media/")[1].split("/")
+        return resolve(token, filename).read_bytes(), ""
+
+    monkeypatch.setattr(instagram, "_fetch_video", fetch)

@@ -9,19 +9,32 @@ others call the sandbox's WSGI app in-process (`local`), which is what makes 100
 
 import random
 import time
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 from django.utils import timezone
 
+from phantoms.engine.models import DeadLetter
+from phantoms.resilience.breakers import get_breaker
 from phantoms.resilience.errors import NotReady, PermanentError, RateLimited, UnknownOutcome
+from phantoms.signed_media import resolve
+from publishing.models import Publication
 from publishing.platforms.instagram import Instagram
 from publishing.platforms.instagram.adapter import GRAPH_VERSION
 from sandbox import faults
 from sandbox.models import SandboxObject, SandboxPost
 from sandbox.views.platforms import instagram as ig_sandbox
 from tests.factories import make_channel
-from tests.platforms.harness import Store, publish_until_done, request_for
+from tests.platforms.drive import step
+from tests.platforms.harness import (
+    Store,
+    fetch_signed_links_in_process,
+    publish_until_done,
+    request_for,
+    run_publish_stage,
+)
+from tests.platforms.recording import assert_sent
 
 USER = "17841400000000001"
 live = pytest.mark.django_db(transaction=True)
@@ -227,3 +240,71 @@ def test_100_runs_with_random_faults_make_exactly_one_post_each(local):
         lost += outcome.failures.count("UnknownOutcome")
     assert len(posts()) == 100
     assert lost >= 5  # the irreversible call's answer really was lost, several times
+
+
+# --- Through the publish stage (the engine's runner, in-process sandbox, real commits)
+
+stage = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def ig_publication(in_process, publication_on, monkeypatch, settings):
+    settings.SANDBOX_PROCESSING_SECONDS = 0
+    fetch_signed_links_in_process(monkeypatch)
+    return publication_on("instagram", account_id=USER)
+
+
+@stage
+def test_stage_publishes_a_reel_and_keeps_its_handles(ig_publication):
+    outcomes = run_publish_stage(ig_publication.pk)
+    assert outcomes[0] == "not_ready" and outcomes[-1] == "succeeded"  # the container was processed first
+    ig_publication.refresh_from_db()
+    assert ig_publication.state == Publication.State.PUBLISHED
+    assert posts() == [ig_publication.remote_id]
+    assert ig_publication.handles["media_id"] == ig_publication.remote_id and ig_publication.handles["container_id"]
+
+
+@stage
+def test_stage_throttling_is_deferred_not_failed_nor_counted_by_the_breaker(ig_publication):
+    faults.set_faults("instagram", rate_limit_rate=1.0, retry_after=120)
+    for code in (4, 17, 32, 613):
+        ig_sandbox.set_throttle_code(code)
+        assert run_publish_stage(ig_publication.pk, max_runs=1, first_stop=("rate_limited",)) == ["rate_limited"]
+    ig_publication.refresh_from_db()
+    assert ig_publication.state == Publication.State.UPLOADING and ig_publication.attempts == 0
+    assert get_breaker("instagram").status().fail_counter == 0
+    assert set(ig_publication.stage_attempts.values_list("outcome", flat=True)) == {"rate_limited"}
+    assert not DeadLetter.objects.exists()
+
+
+@stage
+def test_stage_processing_that_never_finishes_becomes_a_dead_letter(ig_publication, settings):
+    settings.SANDBOX_PROCESSING_SECONDS = 3600
+    settings.PUBLISH_PROCESSING_DEADLINE = 0.2
+    outcomes = run_publish_stage(ig_publication.pk)
+    assert outcomes[-1] == "dead_lettered" and "not_ready" in outcomes
+    ig_publication.refresh_from_db()
+    assert ig_publication.state == Publication.State.FAILED
+    assert "still processing container" in DeadLetter.objects.get().error_message
+    assert posts() == []
+
+
+@stage
+def test_stage_pointed_at_graph_instagram_com_sends_exactly_the_documented_requests(in_process, publication_on,
+                                                                                    monkeypatch, settings):
+    # Pointed at Instagram's real host: only the transport knows the sandbox is answering.
+    settings.SANDBOX_PROCESSING_SECONDS = 0
+    settings.PLATFORM_BASE_URLS = {"instagram": "https://graph.instagram.com"}
+    in_process.production = {"https://graph.instagram.com": "/sandbox/platforms/instagram"}
+    fetch_signed_links_in_process(monkeypatch)
+    publication = publication_on("instagram", account_id=USER, access_token="IGQVJ.token")
+    assert step(publication) == "not_ready"  # the container is made; Instagram fetches and processes the video
+    assert step(publication) == "succeeded"
+    publication.refresh_from_db()
+    assert publication.state == Publication.State.PUBLISHED
+    video_url = dict(parse_qsl(in_process.sent[1].content.decode()))["video_url"]
+    token, filename = video_url.split("/signed-media/")[1].split("/")
+    assert resolve(token, filename).read_bytes() == publication.asset.video.read()  # signed, and ours
+    assert_sent(in_process.sent, "instagram", {
+        "token": "IGQVJ.token", "ig_user_id": USER, "video_url": video_url,
+        "container_id": publication.handles["container_id"], "media_id": publication.remote_id})

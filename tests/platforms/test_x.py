@@ -7,17 +7,26 @@ key (and 100 runs with faults at random moments), and the metrics read. Tests na
 HTTP over loopback to the live sandbox; the others call the sandbox's WSGI app in-process (`local`).
 """
 
+import json
 import random
 import time
+from datetime import timedelta
 
+import httpx
 import pytest
+from django.utils import timezone
 
+from phantoms.engine.models import DeadLetter
+from phantoms.resilience.breakers import get_breaker
 from phantoms.resilience.errors import PermanentError, RateLimited, UnknownOutcome
+from publishing.models import Publication
 from publishing.platforms.x import X
 from sandbox import faults
 from sandbox.models import SandboxObject, SandboxPost
 from tests.factories import make_channel
-from tests.platforms.harness import Store, publish_until_done, request_for
+from tests.platforms.drive import step
+from tests.platforms.harness import Store, publish_until_done, request_for, run_publish_stage
+from tests.platforms.recording import assert_sent
 
 live = pytest.mark.django_db(transaction=True)
 local_db = pytest.mark.django_db
@@ -252,3 +261,96 @@ def test_100_runs_with_random_faults_make_exactly_one_post_each(local):
         lost += outcome.failures.count("UnknownOutcome")
     assert len(posts()) == 100
     assert lost >= 5
+
+
+# --- Through the publish stage (the engine's runner, in-process sandbox, real commits)
+
+stage = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def x_publication(in_process, publication_on, settings):
+    settings.SANDBOX_PROCESSING_SECONDS = 0
+    return publication_on("x", account_id="2244994945")
+
+
+@stage
+def test_stage_publishes_a_video_post_and_keeps_its_handles(x_publication):
+    assert run_publish_stage(x_publication.pk) == ["succeeded"]  # no processing left: live in one run
+    x_publication.refresh_from_db()
+    assert x_publication.state == Publication.State.PUBLISHED
+    assert posts() == [x_publication.remote_id]
+    post = SandboxPost.objects.get()
+    assert post.caption == "Three tips for better sleep #sleep #health"  # the title and the first hashtags
+    assert x_publication.handles["tweet_id"] == x_publication.remote_id and x_publication.handles["media_key"]
+
+
+@stage
+def test_stage_throttling_is_deferred_not_failed_nor_counted_by_the_breaker(x_publication, settings):
+    faults.set_faults("x", rate_limit_rate=1.0, retry_after=60)
+    assert run_publish_stage(x_publication.pk, max_runs=1, first_stop=("rate_limited",)) == ["rate_limited"]
+    faults.clear_faults("x")
+    settings.SANDBOX_X_POSTS_PER_DAY = 0  # the user's 24-hour cap on POST /2/tweets
+    assert run_publish_stage(x_publication.pk, max_runs=1, first_stop=("rate_limited",)) == ["rate_limited"]
+    x_publication.refresh_from_db()
+    assert x_publication.state == Publication.State.UPLOADING and x_publication.attempts == 0
+    assert x_publication.next_run_at > timezone.now() + timedelta(hours=23)  # deferred until the cap resets
+    assert get_breaker("x").status().fail_counter == 0
+    assert not DeadLetter.objects.exists() and posts() == []
+
+
+@stage
+def test_stage_processing_that_never_finishes_becomes_a_dead_letter(x_publication, settings):
+    settings.SANDBOX_PROCESSING_SECONDS = 3600
+    settings.PUBLISH_PROCESSING_DEADLINE = 0.2
+    outcomes = run_publish_stage(x_publication.pk)
+    assert outcomes[-1] == "dead_lettered" and "not_ready" in outcomes
+    x_publication.refresh_from_db()
+    assert x_publication.state == Publication.State.FAILED
+    assert "still processing media" in DeadLetter.objects.get().error_message
+
+
+@stage
+def test_stage_an_unprovable_repeat_goes_to_a_person_with_the_evidence(x_publication, in_process, monkeypatch):
+    """The post's answer is lost; the timeline does not show it, yet X refuses the repeat as a duplicate."""
+    from publishing.platforms.x.adapter import X as XAdapter
+
+    lost = []
+    in_process.lose = lambda index, request: request.method == "POST" and request.url.path.endswith("/2/tweets") \
+        and not lost and not lost.append(index)
+    monkeypatch.setattr(XAdapter, "_find_post", lambda self, handles: None)  # a timeline that lags behind
+    outcomes = run_publish_stage(x_publication.pk)
+    assert outcomes[-1] == "needs_attention"
+    x_publication.refresh_from_db()
+    assert x_publication.state == Publication.State.NEEDS_ATTENTION
+    assert "unknown_outcome" in x_publication.stage_attempts.values_list("outcome", flat=True)
+    assert any("duplicate content" in note["answer"] for note in x_publication.evidence)
+    assert len(posts()) == 1
+
+
+@stage
+def test_stage_pointed_at_api_x_com_sends_exactly_the_documented_requests(in_process, publication_on, settings):
+    # Pointed at X's real host: only the transport knows the sandbox is answering.
+    settings.SANDBOX_PROCESSING_SECONDS = 0.05
+    settings.PLATFORM_BASE_URLS = {"x": "https://api.x.com"}
+    in_process.production = {"https://api.x.com": "/sandbox/platforms/x"}
+    publication = publication_on("x", access_token="x-oauth2-token")
+    video = publication.asset.video.read()
+    assert step(publication) == "not_ready"  # finalize answered processing_info
+    time.sleep(0.1)
+    assert step(publication) == "succeeded"
+    publication.refresh_from_db()
+    assert publication.state == Publication.State.PUBLISHED
+    append = in_process.sent[1]
+    assert append.headers["content-type"].startswith("multipart/form-data")
+    assert b'name="segment_index"\r\n\r\n0\r\n' in append.content and video in append.content
+    sent = list(in_process.sent)
+    sent[0] = _with_json_number(sent[0])
+    assert_sent(sent, "x", {"token": "x-oauth2-token", "size": len(video), "media_id": publication.handles["media_id"]})
+
+
+def _with_json_number(request):
+    """total_bytes is a JSON number; the fixture's placeholders are strings, so compare it as one."""
+    body = json.loads(request.content)
+    body["total_bytes"] = str(body["total_bytes"])
+    return httpx.Request(request.method, request.url, headers=request.headers, content=json.dumps(body).encode())

@@ -62,7 +62,7 @@ from redis.exceptions import RedisError
 
 from phantoms.redis import get_redis
 from phantoms.resilience.errors import ConfigurationError, NotReady, PermanentError, TransientError
-from phantoms.resilience.http import make_client, raise_for_status, send
+from phantoms.resilience.http import make_client, pooled_client, raise_for_status, send
 from pipeline.media.captions import group_words
 from pipeline.media.ffmpeg import probe
 from pipeline.media.render import AUTO_TRANSITIONS
@@ -92,6 +92,12 @@ SHOTSTACK_TRANSITIONS = {"fade": "fade", "smoothleft": "slideLeft", "smoothup": 
                          "fadeblack": "fade", "wipeleft": "wipeLeft", "slideup": "slideUp", "dissolve": "fade",
                          "radial": "reveal", "zoomin": "zoom"}
 IMAGE_EFFECTS = ("zoomInSlow", "slideLeftSlow", "zoomOutSlow", "slideRightSlow")
+
+
+def download_client() -> httpx.Client:
+    """The process's keep-alive client for outputs and posters (no API key): a client per download
+    built a TLS context each time, which cost more than the download itself."""
+    return pooled_client("", read_timeout=settings.RENDER_DOWNLOAD_TIMEOUT)
 
 
 def public_url() -> str:
@@ -416,6 +422,7 @@ class RemoteRenderer(Renderer):
         status = str(body.get("status") or "").lower()
         polls = int(remote.get("polls", 0)) + 1
         if status == "done":
+            seen = timezone.now().isoformat()  # when polling learned it (how late, against the service's own time)
             url = body.get("url")
             if not url:
                 raise TransientError(f"render {render_id} is done but has no output url", provider=PROVIDER)
@@ -426,7 +433,8 @@ class RemoteRenderer(Renderer):
             if poster:
                 self.poster_path = self._fetch_poster(urljoin(base, poster), out_path)
             self._save(asset, ctx, stored, {**remote, "polls": polls, "status": "done", "url": url,
-                                            "poster": poster or "", "sha256": digest, "bytes": size})
+                                            "poster": poster or "", "sha256": digest, "bytes": size,
+                                            "seen_done_at": seen})
             return info
         if status == "failed":
             error = str(body.get("error") or "no reason given")
@@ -460,9 +468,8 @@ class RemoteRenderer(Renderer):
     def _fetch_poster(self, url: str, out_path: Path) -> Path | None:
         """The service's poster image, used as the cover; a missing one is not worth failing a render."""
         target = out_path.with_name(out_path.stem + ".poster.jpg")
-        timeout = httpx.Timeout(settings.RENDER_DOWNLOAD_TIMEOUT, connect=settings.HTTP_TIMEOUTS["connect"])
         try:
-            response = httpx.get(url, timeout=timeout, follow_redirects=True)
+            response = download_client().get(url, follow_redirects=True)
         except httpx.HTTPError:
             return None
         if response.status_code >= 400 or not response.content:
@@ -474,11 +481,9 @@ class RemoteRenderer(Renderer):
         """Stream the output to `out_path`; return its MediaInfo, sha256 and size."""
         digest, size = hashlib.sha256(), 0
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        timeout = httpx.Timeout(settings.RENDER_DOWNLOAD_TIMEOUT, connect=settings.HTTP_TIMEOUTS["connect"])
-        # A fresh client without our API key: output links usually point at a CDN, not the API.
+        # A client without our API key: output links usually point at a CDN, not the API.
         try:
-            with httpx.Client(timeout=timeout, follow_redirects=True) as client, \
-                    client.stream("GET", url) as response:
+            with download_client().stream("GET", url, follow_redirects=True) as response:
                 if response.status_code >= 400:
                     response.read()
                     try:

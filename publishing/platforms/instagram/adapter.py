@@ -30,15 +30,9 @@ from datetime import datetime
 
 from django.conf import settings
 
-from phantoms.resilience.errors import (
-    ConfigurationError,
-    NotReady,
-    PermanentError,
-    ProviderError,
-    RateLimited,
-    TransientError,
-)
-from pipeline.services.signed_media import signed_url
+from phantoms.engine.handler import GiveUp
+from phantoms.resilience.errors import ConfigurationError, NotReady, PermanentError, ProviderError, RateLimited
+from phantoms.signed_media import signed_url
 from publishing.platforms import credentials
 from publishing.platforms.base import METRIC_NAMES, Adapter, MetricsReading, Posted, RenditionSpec
 
@@ -185,9 +179,8 @@ class Instagram(Adapter):
                 return Posted(str(media["id"]), "published", media.get("permalink", ""))
         handles.note(f"GET {self.user}/media", f"container {container_id} is PUBLISHED but none of the "
                                                f"{len(body.get('data', []))} recent media has our caption")
-        handles.uncertain = True
-        raise TransientError(f"container {container_id} is published but its media is not listed yet",
-                             provider=self.provider)
+        raise GiveUp(f"container {container_id} is published, but none of the account's recent media has our "
+                     "caption: a person has to find the post")
 
     def _posted(self, media_id: str, handles) -> Posted:
         try:

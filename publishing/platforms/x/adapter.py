@@ -23,7 +23,8 @@ segments X acknowledged after each one (an interrupted upload resumes after the 
 segment), and the moment of the post call before it is sent. After a lost answer the user's recent
 posts are searched for our media key: found, that is our post; absent from a listing that reaches
 back past the moment we sent, no post exists and the call is repeated; anything else (the listing
-does not reach back far enough, or X refuses the repeat as duplicate content) goes to a person.
+does not reach back far enough, or X refuses the repeat as duplicate content) goes to a person at
+once (GiveUp, with the evidence noted).
 Throttling (errors.py) is a deferral, never a failure.
 """
 
@@ -32,7 +33,8 @@ from datetime import datetime
 
 from django.conf import settings
 
-from phantoms.resilience.errors import NotReady, PermanentError, RateLimited, TransientError
+from phantoms.engine.handler import GiveUp
+from phantoms.resilience.errors import NotReady, PermanentError, RateLimited
 from publishing.platforms import credentials
 from publishing.platforms.base import METRIC_NAMES, Adapter, MetricsReading, Posted, RenditionSpec
 
@@ -155,9 +157,8 @@ class X(Adapter):
         except DuplicateContent as exc:
             # X says this user already posted this text: our post probably exists but is not listed.
             handles.note("POST 2/tweets", f"refused as duplicate content: {exc.message}")
-            handles.uncertain = True
-            raise TransientError(f"X refused the post as a duplicate of an earlier one: {exc.message}",
-                                 provider=self.provider)
+            raise GiveUp(f"X refused the post as a duplicate of an earlier one, which its timeline does not show: "
+                         f"{exc.message}")
         tweet_id = str(response.json()["data"]["id"])
         handles.save(tweet_id=tweet_id)
         return self._posted(tweet_id)
@@ -193,9 +194,7 @@ class X(Adapter):
             return None
         handles.note(f"GET 2/users/{user_id}/tweets", f"the {len(posts)} most recent posts do not reach back to "
                                                      "our call; cannot tell whether it was made")
-        handles.uncertain = True
-        raise TransientError("cannot tell whether the lost post was made: the timeline does not reach back far enough",
-                             provider=self.provider)
+        raise GiveUp("cannot tell whether the lost post was made: the timeline does not reach back far enough")
 
     def status(self, remote_id, handles):
         # A post is live in the answer to its creation.

@@ -29,6 +29,14 @@ def bearer(request) -> str:
     return "" if oauth_store.refused(token) else token
 
 
+def media_body(request) -> bytes:
+    """An upload's bytes, read from the stream: chunks are far larger than the limit Django puts on
+    `request.body` (DATA_UPLOAD_MAX_MEMORY_SIZE), which guards form posts, not media uploads."""
+    if getattr(request, "_read_started", False):
+        return request.body
+    return request.read()
+
+
 def account_of(token: str) -> str:
     """A stable account name for a token: per-token limits and the ledger key on it."""
     # A token from the sandbox's authorization server is its grant's account, across refreshes.
