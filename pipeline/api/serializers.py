@@ -1,6 +1,8 @@
 from pathlib import Path
 
 from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from accounts import scoping
@@ -148,6 +150,36 @@ class BriefSerializer(serializers.Serializer):
         except BriefError as exc:
             raise serializers.ValidationError(f"{exc.field}: {exc.problem}" if exc.field != "providers"
                                               else exc.problem)
+
+
+class ApproveSerializer(serializers.Serializer):
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    publish_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None,
+        help_text="When every channel's post goes out (ISO 8601); omitted: at once.")
+    schedule = serializers.DictField(
+        child=serializers.CharField(max_length=40), required=False, default=dict,
+        help_text='Per channel id: "now", "slot" (the channel\'s next free posting slot) or an ISO 8601 time; '
+                  "overrides publish_at for those channels.")
+
+    def validate_schedule(self, value):
+        if len(value) > 50:
+            raise serializers.ValidationError("at most 50 channels")
+        chosen = {}
+        for key, choice in value.items():
+            if not str(key).isdigit():
+                raise serializers.ValidationError(f"{key!r} is not a channel id")
+            if choice in ("now", "slot"):
+                chosen[int(key)] = choice
+                continue
+            try:
+                when = parse_datetime(choice)
+            except ValueError:
+                when = None
+            if when is None:
+                raise serializers.ValidationError(f"{key}: {choice!r} is not \"now\", \"slot\" or an ISO 8601 time")
+            chosen[int(key)] = when if timezone.is_aware(when) else timezone.make_aware(when)
+        return chosen
 
 
 class ReviewSerializer(serializers.Serializer):

@@ -14,6 +14,7 @@ from phantoms.api.filters import IdFilter, UtcIsoDateTimeFilter
 from phantoms.api.pagination import CappedCursorPagination
 from phantoms.api.views import CheckedLookupMixin
 from pipeline.api.serializers import (
+    ApproveSerializer,
     AssetDetailSerializer,
     AssetListSerializer,
     AssetSerializer,
@@ -157,10 +158,31 @@ class AssetViewSet(CheckedLookupMixin, mixins.CreateModelMixin, viewsets.ReadOnl
             raise Conflict(str(exc))
         return Response(AssetSerializer(asset, context={"request": request}).data)
 
-    @extend_schema(request=ReviewSerializer, responses=AssetSerializer)
+    @extend_schema(request=ApproveSerializer, responses=AssetSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        return self._review(request, review.approve_asset)
+        """Approve: publish at once, at `publish_at`, or per channel as `schedule` says."""
+        asset = self.get_object()
+        body = ApproveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        channel_ids = set(asset.channels.values_list("pk", flat=True))
+        schedule = {pk: body.validated_data["publish_at"] for pk in channel_ids} if body.validated_data[
+            "publish_at"] else {}
+        unknown = sorted(set(body.validated_data["schedule"]) - channel_ids)
+        if unknown:
+            raise ValidationError({"schedule": [f"channel {', '.join(map(str, unknown))} is not a target of this "
+                                                "asset"]})
+        schedule.update(body.validated_data["schedule"])
+        try:
+            asset = review.approve_asset(asset.pk, user=request.user, notes=body.validated_data["notes"],
+                                         schedule=schedule or None)
+        except review.NotAllowed as exc:
+            raise PermissionDenied(str(exc))
+        except review.InvalidSchedule as exc:
+            raise ValidationError({"schedule" if exc.field.startswith("schedule") else exc.field: [str(exc)]})
+        except review.ReviewError as exc:
+            raise Conflict(str(exc))
+        return Response(AssetSerializer(asset, context={"request": request}).data)
 
     @extend_schema(request=ReviewSerializer, responses=AssetSerializer)
     @action(detail=True, methods=["post"])

@@ -28,6 +28,15 @@ class NotAllowed(ReviewError):
     """The user may not make this transition (its permission, or another team's asset)."""
 
 
+class InvalidSchedule(ReviewError):
+    """A schedule that cannot be kept (a past time, a slot on a channel without slots): bad input."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
 def _check_team(asset: Asset, user):
     if user is not None and not scoping.in_team(user, asset.team_id):
         raise Asset.DoesNotExist(f"no asset {asset.pk} among your teams")
@@ -71,7 +80,7 @@ def approve(asset: Asset, *, user=None, notes: str = "", schedule: dict | None =
         try:
             planned = plan(asset.channels.filter(is_active=True), schedule)
         except ScheduleError as exc:
-            raise ReviewError(str(exc))
+            raise InvalidSchedule(exc.field, exc.problem)
     _record_review(asset, user, notes)
     transit(asset, "approve", by=user, reason=notes or "approved")
     later = [f"{p.channel} at {timezone.localtime(p.at):%Y-%m-%d %H:%M %Z}" for p in planned.values() if p.at]

@@ -10,4 +10,4 @@ class PublicationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Publication
         fields = ["id", "asset", "channel", "channel_name", "platform", "state", "remote_id", "remote_url",
-                  "attempts", "last_error", "failed_stage", "published_at", "created_at", "updated_at"]
+                  "attempts", "last_error", "failed_stage", "scheduled_at", "published_at", "created_at", "updated_at"]

@@ -5,6 +5,7 @@ import pytest
 from django.test import RequestFactory
 
 from sandbox import faults
+from sandbox.faults import inject
 
 
 @pytest.fixture
@@ -165,11 +166,11 @@ def test_accept_then_timeout_is_a_plain_timeout_elsewhere(request_, settings):
 
 def test_rates_stack_on_one_draw(request_, monkeypatch):
     faults.set_faults("youtube", rate_limit_rate=0.2, error_rate=0.3)
-    monkeypatch.setattr(faults.random, "random", lambda: 0.1)
+    monkeypatch.setattr(inject.random, "random", lambda: 0.1)
     assert faults.apply_faults("youtube", request_).status_code == 429
-    monkeypatch.setattr(faults.random, "random", lambda: 0.45)
+    monkeypatch.setattr(inject.random, "random", lambda: 0.45)
     assert faults.apply_faults("youtube", request_).status_code == 500
-    monkeypatch.setattr(faults.random, "random", lambda: 0.55)
+    monkeypatch.setattr(inject.random, "random", lambda: 0.55)
     assert faults.apply_faults("youtube", request_) is None
     assert faults.fault_counts("youtube") == {"rate_limit": 1, "error": 1}
     assert faults.call_count("youtube") == 3

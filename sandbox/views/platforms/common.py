@@ -76,7 +76,7 @@ def chunk(platform: str, request, store: Callable[[bool], None]):
 def per_token_limit(platform: str, token: str, bucket: str, limit: int, window: float) -> float | None:
     """A fixed window per token: None if the call is allowed, else seconds until the window ends."""
     window_start = int(time.time() // window * window)
-    key = f"{faults._key('limit', platform)}:{bucket}:{account_of(token)}:{window_start}"
+    key = f"{faults.key('limit', platform)}:{bucket}:{account_of(token)}:{window_start}"
     conn = faults.connection()
     count = conn.incr(key)
     conn.expire(key, int(window) + 1)
