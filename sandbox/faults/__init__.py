@@ -27,7 +27,8 @@ from sandbox.faults.store import (
 )
 
 __all__ = [
-    "DEFAULT_KEY_PREFIX", "DEFAULTS", "OPENAI_TARGETS", "SERVICE_TARGETS", "all_faults", "apply_faults", "call_count", "clear_faults",
+    "DEFAULT_KEY_PREFIX",
+    "DEFAULTS", "OPENAI_TARGETS", "SERVICE_TARGETS", "all_faults", "apply_faults", "call_count", "clear_faults",
     "connection", "count_call", "describe", "error_response", "fault_counts", "get_faults", "key",
     "platform_targets", "register_platform", "reset_call_counts", "set_faults", "targets",
 ]
