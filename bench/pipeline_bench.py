@@ -15,6 +15,7 @@ The temporary folder is removed at the end; `--strict` exits non-zero when the t
 import argparse
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -139,6 +140,8 @@ def main():
                              "a poll job (which finds it live once the time has passed)")
     parser.add_argument("--strict", action="store_true", help="exit non-zero when the target is missed")
     args = parser.parse_args()
+    # A timeout or Ctrl-C still removes the temporary folder (finally blocks run on SystemExit).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     var_dir = tempfile.mkdtemp(prefix="phantoms-bench-")
     port = free_port()
     configure(var_dir, port, args.platform_processing)
@@ -190,7 +193,7 @@ def main():
     poll = args.platform_processing > 0
     target = 0.5 if database == "postgresql" else 0.65
     shape = f"{database}, {'with' if poll else 'without'} the poll job"
-    counted = database == "postgresql" and poll or database == "sqlite" and not poll
+    counted = database == "postgresql" and poll or database.startswith("sqlite") and not poll
     met = median >= target
     print(f"ratio pipeline/bare: {median:.2f} median of {len(ratios)} (min {min(ratios):.2f}, max {max(ratios):.2f})")
     print(f"P1 pipeline/bare ({shape}): {median:.2f} (target >= {target:.2f}"

@@ -128,6 +128,8 @@ def main():
     parser.add_argument("--strict", action="store_true", help="exit non-zero when a target is missed")
     parser.add_argument("--logs", default="", help="a folder for the workers' logs (default: none kept)")
     args = parser.parse_args()
+    # A timeout or Ctrl-C still removes the temporary folder (finally blocks run on SystemExit).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     var_dir = tempfile.mkdtemp(prefix="phantoms-render-load-")
     port = free_port()
     env = configure(var_dir, port, args.seconds, f"http://127.0.0.1:{free_port()}")

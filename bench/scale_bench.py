@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -241,6 +242,8 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the rows made (a later run reuses them)")
     parser.add_argument("--strict", action="store_true", help="exit non-zero when a target is missed")
     args = parser.parse_args()
+    # A timeout or Ctrl-C still removes the temporary folder (finally blocks run on SystemExit).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     var_dir = tempfile.mkdtemp(prefix="phantoms-scale-")
     try:
         setup(var_dir)

@@ -14,6 +14,7 @@ temporary folder is removed; `--strict` exits non-zero when the target is missed
 import argparse
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -47,6 +48,8 @@ def main() -> int:
     parser.add_argument("--brief", default="Three habits that make mornings easier")
     parser.add_argument("--strict", action="store_true", help="exit non-zero when the target is missed")
     args = parser.parse_args()
+    # A timeout or Ctrl-C still removes the temporary folder (finally blocks run on SystemExit).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     var_dir = tempfile.mkdtemp(prefix="phantoms-video-bench-")
     try:
         configure(var_dir)

@@ -21,19 +21,20 @@ from tests.helpers import drain
 pytestmark = pytest.mark.django_db(transaction=True)
 _ids = itertools.count(10**17 + 4242)
 # What each platform's metrics endpoint does not report (stored as missing, not 0).
-NOT_REPORTED = {"youtube": ("watch_time_seconds", "impressions", "saves"),
+NOT_REPORTED = {"youtube": ("impressions", "saves"),
                 "tiktok": ("watch_time_seconds", "impressions", "saves"),
                 "instagram": ("impressions",), "x": ("watch_time_seconds",)}
 
 
 def sandbox_post(platform: str, channel, accepted):
-    """A live post as the platform's imitation keeps it (X: a stored tweet; the others: the ledger)."""
+    """A live post as the platform's imitation keeps it (X: a stored tweet owned by the user of the
+    factory channel's token, "sandbox-token"; the others: the ledger)."""
     remote_id = str(next(_ids))
     if platform == "x":
         from sandbox.views.platforms.x import user_id_for
 
         SandboxObject.objects.create(platform="x", kind="tweet", object_id=remote_id,
-                                     owner=user_id_for(channel.access_token), data={"text": "a post"},
+                                     owner=user_id_for("sandbox-token"), data={"text": "a post"},
                                      created_at=accepted)
     else:
         SandboxPost.objects.create(platform=platform, remote_id=remote_id, status="published", accepted_at=accepted,
