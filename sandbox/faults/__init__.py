@@ -8,6 +8,7 @@
 from sandbox.faults.inject import apply_faults
 from sandbox.faults.responses import OPENAI_TARGETS, error_response, register_platform
 from sandbox.faults.store import (
+    DEFAULT_KEY_PREFIX,
     DEFAULTS,
     SERVICE_TARGETS,
     all_faults,
@@ -26,6 +27,7 @@ from sandbox.faults.store import (
 )
 
 __all__ = [
+    "DEFAULT_KEY_PREFIX",
     "DEFAULTS", "OPENAI_TARGETS", "SERVICE_TARGETS", "all_faults", "apply_faults", "call_count", "clear_faults",
     "connection", "count_call", "describe", "error_response", "fault_counts", "get_faults", "key",
     "platform_targets", "register_platform", "reset_call_counts", "set_faults", "targets",

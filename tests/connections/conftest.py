@@ -1,14 +1,22 @@
 """Connecting accounts against the sandbox's authorization servers, over real HTTP."""
 
 import re
+from datetime import timedelta
 from html import unescape
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
+from django.core.files import File
 from django.urls import reverse
+from django.utils import timezone
 
-from tests.factories import make_team, make_user
+from phantoms.engine import runner
+from pipeline.models import Asset
+from publishing.models import Publication
+from publishing.stages import POLL, PUBLISH
+from tests.factories import make_asset, make_publication, make_team, make_user
+from tests.platforms.conftest import tiny_video  # noqa: F401 - a tiny real video, made once per run
 
 
 @pytest.fixture
@@ -57,3 +65,42 @@ def connect(client, platform: str, **consent_options):
     back = consent(start["Location"], **consent_options)
     parts = urlsplit(back)
     return client.get(f"{parts.path}?{parts.query}"), back
+
+
+@pytest.fixture
+def publish(settings, tmp_path, tiny_video):  # noqa: F811 - the imported fixture, by name
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.SANDBOX_PROCESSING_SECONDS = 0
+
+    made = []
+
+    def make(channel) -> Publication:
+        made.append(channel)  # X refuses a post whose text repeats an earlier one: each asset differs
+        title = f"Tip {len(made)} for better sleep"
+        asset = make_asset(Asset.State.PUBLISHING, channels=[channel], title=title,
+                           script={"title": title, "description": f"Sleep better, part {len(made)}.",
+                                   "hashtags": ["#sleep"]})
+        with tiny_video.open("rb") as video:
+            asset.video.save("master.mp4", File(video), save=True)
+        return make_publication(asset, channel)
+
+    return make
+
+
+def run(publication: Publication, times: int = 6) -> list[str]:
+    """Run the publication's stages the way workers would, until it settles or waits long."""
+    outcomes = []
+    for _ in range(times):
+        publication.refresh_from_db()
+        stage = {Publication.State.PENDING: PUBLISH, Publication.State.UPLOADING: PUBLISH,
+                 Publication.State.PROCESSING: POLL}.get(publication.state)
+        if stage is None:
+            break
+        outcome = runner.run(stage, publication.pk, publication.job_id)
+        outcomes.append(outcome)
+        publication.refresh_from_db()
+        if outcome in ("not_ready", "rate_limited") and publication.next_run_at > timezone.now() + timedelta(
+                seconds=30):
+            break  # a long wait: paused
+    publication.refresh_from_db()
+    return outcomes

@@ -11,9 +11,10 @@ from connections import services
 from connections.models import AuthorizationRequest, Connection
 from connections.providers import provider_for
 from connections.providers.base import GrantRefused
-from publishing.models import Channel
+from publishing.models import Channel, Publication
+from sandbox.models import SandboxPost
 from sandbox.oauth.models import OAuthGrant
-from tests.connections.conftest import connect, consent
+from tests.connections.conftest import connect, consent, run
 
 PLATFORMS = ["youtube", "tiktok", "instagram", "x"]
 
@@ -30,7 +31,8 @@ def raw_tokens(connection_id: int) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_connect_stores_the_account_and_an_encrypted_token(oauth_sandbox, admin_client, team, platform):
+def test_connect_stores_the_account_and_an_encrypted_token_then_publishes(oauth_sandbox, admin_client, team, platform,
+                                                                         publish):
     answer, back = connect(admin_client, platform, account="Night Owl")
     assert answer.status_code == 302
     assert any(text.startswith("Connected") and "Night Owl" in text for text in messages_of(answer)), \
@@ -57,6 +59,12 @@ def test_connect_stores_the_account_and_an_encrypted_token(oauth_sandbox, admin_
     if platform in ("youtube", "x"):
         grant = OAuthGrant.objects.get(platform=platform)
         assert grant.code_challenge, "PKCE: the authorization request carried an S256 challenge"
+
+    # And the platform's adapter publishes with it.
+    publication = publish(channel)
+    run(publication)
+    assert publication.state == Publication.State.PUBLISHED
+    assert SandboxPost.objects.filter(platform=platform).count() == 1
 
 
 def test_x_authorize_without_pkce_is_refused_by_the_platform(oauth_sandbox, admin_client):

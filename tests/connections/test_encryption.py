@@ -32,7 +32,7 @@ def test_a_secret_never_shows_itself():
 
 
 def test_tokens_are_stored_as_ciphertext_and_read_back(settings):
-    connection = Connection.objects.create(channel=make_channel("youtube"), access_token=Secret(TOKEN))
+    connection = Connection.objects.create(channel=make_channel("youtube", access_token=""), access_token=Secret(TOKEN))
     stored = raw(connection.pk)
     assert TOKEN not in stored and stored.startswith("gAAAAA")
     assert Connection.objects.get(pk=connection.pk).access_token.reveal() == TOKEN
@@ -41,7 +41,7 @@ def test_tokens_are_stored_as_ciphertext_and_read_back(settings):
 def test_rotating_keys_keeps_every_channel(settings):
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.TOKEN_KEYS = [old]
-    connection = Connection.objects.create(channel=make_channel("tiktok"), access_token=Secret(TOKEN),
+    connection = Connection.objects.create(channel=make_channel("tiktok", access_token=""), access_token=Secret(TOKEN),
                                            refresh_token=Secret("rt-also-secret"))
     written_with_old = raw(connection.pk)
 
@@ -57,7 +57,7 @@ def test_rotating_keys_keeps_every_channel(settings):
 
 def test_a_token_no_key_opens_is_reported_not_shown(settings):
     settings.TOKEN_KEYS = [Fernet.generate_key().decode()]
-    Connection.objects.create(channel=make_channel("x"), access_token=Secret(TOKEN))
+    Connection.objects.create(channel=make_channel("x", access_token=""), access_token=Secret(TOKEN))
     settings.TOKEN_KEYS = [Fernet.generate_key().decode()]
     with pytest.raises(UnreadableSecret) as unreadable:
         Connection.objects.get()

@@ -6,64 +6,19 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from django.core.files import File
 from django.urls import reverse
 from django.utils import timezone
 
 from connections.models import Connection
-from phantoms.engine import runner
 from phantoms.engine.models import DeadLetter
 from phantoms.resilience.breakers import get_breaker
-from pipeline.models import Asset
 from publishing.models import Publication
-from publishing.stages import POLL, PUBLISH
 from sandbox.models import SandboxPost
 from sandbox.oauth.models import OAuthGrant, OAuthToken
-from tests.connections.conftest import connect, consent
-from tests.factories import make_asset, make_publication
-from tests.platforms.conftest import tiny_video  # noqa: F401 - the fixture
+from tests.connections.conftest import connect, consent, run
 
 # The runner commits for real (and the sandbox answers from another thread).
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def publish(settings, tmp_path, tiny_video):  # noqa: F811
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.SANDBOX_PROCESSING_SECONDS = 0
-
-    made = []
-
-    def make(channel) -> Publication:
-        made.append(channel)  # X refuses a post whose text repeats an earlier one: each asset differs
-        title = f"Tip {len(made)} for better sleep"
-        asset = make_asset(Asset.State.PUBLISHING, channels=[channel], title=title,
-                           script={"title": title, "description": f"Sleep better, part {len(made)}.",
-                                   "hashtags": ["#sleep"]})
-        with tiny_video.open("rb") as video:
-            asset.video.save("master.mp4", File(video), save=True)
-        return make_publication(asset, channel)
-
-    return make
-
-
-def run(publication: Publication, times: int = 6) -> list[str]:
-    """Run the publication's stages the way workers would, until it settles or waits long."""
-    outcomes = []
-    for _ in range(times):
-        publication.refresh_from_db()
-        stage = {Publication.State.PENDING: PUBLISH, Publication.State.UPLOADING: PUBLISH,
-                 Publication.State.PROCESSING: POLL}.get(publication.state)
-        if stage is None:
-            break
-        outcome = runner.run(stage, publication.pk, publication.job_id)
-        outcomes.append(outcome)
-        publication.refresh_from_db()
-        if outcome in ("not_ready", "rate_limited") and publication.next_run_at > timezone.now() + timedelta(
-                seconds=30):
-            break  # a long wait: paused
-    publication.refresh_from_db()
-    return outcomes
 
 
 def expire_everywhere(connection: Connection):
