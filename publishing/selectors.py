@@ -34,6 +34,13 @@ def _fallback(asset, platform: str) -> tuple[str, str, list[str]]:
     return title, caption, hashtags
 
 
+def override_for(asset, platform: str):
+    """The editor's PlatformCopy for `asset` on `platform`, or None (what every platform adapter applies)."""
+    if not asset.pk:
+        return None
+    return next((copy for copy in asset.platform_copies.all() if copy.platform == platform), None)
+
+
 def platform_copy(asset, platform: str) -> tuple[str, str, list[str]]:
     """(title, caption, hashtags) as `platform` receives them for `asset`: the editor's override for
     that platform where there is one (PlatformCopy), the script otherwise.
@@ -43,8 +50,7 @@ def platform_copy(asset, platform: str) -> tuple[str, str, list[str]]:
     here, for adapters that log or label with it.
     """
     title, caption, hashtags = _fallback(asset, platform)
-    override = next((copy for copy in asset.platform_copies.all() if copy.platform == platform), None) \
-        if asset.pk else None
+    override = override_for(asset, platform)
     if override is not None:
         title = override.title or title
         caption = override.caption or caption

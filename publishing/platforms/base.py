@@ -14,6 +14,7 @@ import httpx
 
 from phantoms.resilience.errors import PermanentError, RateLimited
 from phantoms.resilience.http import pooled_client, provider_message, raise_for_status, send
+from publishing import selectors
 
 from . import base_url, credentials
 
@@ -162,9 +163,16 @@ class Adapter:
     def copy(self, asset) -> Copy:
         script = asset.script or {}
         title = asset.title or script.get("title", "")
-        hashtags = [tag if tag.startswith("#") else f"#{tag}" for tag in script.get("hashtags", [])]
-        return self.shape_copy(Copy(title=self.fit(title, self.title_limit),
-                                    description=script.get("description", ""),
+        description = script.get("description", "")
+        hashtags = script.get("hashtags", [])
+        # An editor's words for this platform (the asset page, "Per platform") win over the script's.
+        override = selectors.override_for(asset, self.provider)
+        if override is not None:
+            title = override.title or title
+            description = override.caption or description
+            hashtags = override.hashtags if override.hashtags is not None else hashtags
+        hashtags = [tag if tag.startswith("#") else f"#{tag}" for tag in hashtags]
+        return self.shape_copy(Copy(title=self.fit(title, self.title_limit), description=description,
                                     hashtags=hashtags[: self.max_hashtags]))
 
     def shape_copy(self, copy: Copy) -> Copy:

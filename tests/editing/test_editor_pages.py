@@ -9,6 +9,7 @@ from pipeline.models import Asset, ScriptVersion
 from pipeline.selectors import platform_copy
 from pipeline.services.edits import EditError
 from pipeline.services.platform_copy import save_platform_copy
+from publishing import platforms
 from publishing.models import PlatformCopy
 from publishing.platform_limits import LIMITS, compose, measure
 from tests.admin.conftest import queued, texts
@@ -156,3 +157,17 @@ def test_a_newly_registered_platform_takes_its_adapters_limits():
         registry.unregister("shortform")
     with pytest.raises(EditError, match="unknown platform"):
         save_platform_copy(make_asset().pk, "shortform", title="", caption="ok", hashtags=[])
+
+
+def test_the_words_an_editor_sets_for_a_platform_are_the_words_its_adapter_sends():
+    asset = make_asset(title="Three hearts")
+    youtube = platforms.adapter_for(make_channel(platform="youtube", name="yt"))
+    tiktok = platforms.adapter_for(make_channel(platform="tiktok", name="tt"))
+    before = tiktok.copy(asset)
+    save_platform_copy(asset.pk, "tiktok", title="", caption="Why three hearts? 🐙", hashtags=["#octopus", "#fyp"])
+    asset = Asset.objects.get(pk=asset.pk)
+
+    sent = tiktok.copy(asset)
+    assert sent != before and "Why three hearts? 🐙" in sent.caption and sent.hashtags == ["#octopus", "#fyp"]
+    # Another platform keeps the script's words.
+    assert youtube.copy(asset).description == asset.script["description"]
