@@ -331,6 +331,10 @@ class LocalSystem:
             "PHANTOMS_METRIC_OFFSETS": "60,600,3600",
             "SANDBOX_PROCESSING_SECONDS": "0.5",
             **{f"RATE_{p.upper()}_CALLS": "100000" for p in PLATFORMS},
+            # One token per platform posting this much: lift the sandbox's per-token limits and quota.
+            **{name: "100000" for name in ("SANDBOX_TIKTOK_INITS_PER_MINUTE", "SANDBOX_TIKTOK_STATUS_PER_MINUTE",
+                                           "SANDBOX_TIKTOK_CREATOR_INFO_PER_MINUTE", "SANDBOX_YOUTUBE_UPLOADS_PER_DAY",
+                                           "YOUTUBE_QUOTA_INSERTS_PER_DAY")},
             "LOG_LEVEL": "WARNING",
             **{f"BREAKER_{p.upper()}_RESET_TIMEOUT": "5" for p in PLATFORMS},
         }
