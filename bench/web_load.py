@@ -28,7 +28,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 # (path, how it authenticates): the API and the sandbox (like X) both take a bearer token.
 PATHS = (("/readyz", None), ("/api/assets/?limit=5", "Bearer"), ("/api/dead-letters/?limit=5", "Bearer"),
-         ("/sandbox/platforms/x/posts/load-test", "Bearer"))
+         ("/sandbox/platforms/x/2/users/me", "Bearer"))
 
 
 @dataclass

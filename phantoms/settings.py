@@ -249,6 +249,12 @@ SANDBOX_PROCESSING_SECONDS = env.float("SANDBOX_PROCESSING_SECONDS", default=1.0
 SANDBOX_RENDER_SECONDS = env.float("SANDBOX_RENDER_SECONDS", default=0.0)
 # How long a sandbox "timeout" fault holds the request: longer than any client timeout below.
 SANDBOX_TIMEOUT_SECONDS = env.float("SANDBOX_TIMEOUT_SECONDS", default=6.0)
+# The sandbox platforms' per-token limits, as the platforms document them (chaos runs raise them: one
+# token posts far more there than any real account may).
+SANDBOX_TIKTOK_INITS_PER_MINUTE = env.int("SANDBOX_TIKTOK_INITS_PER_MINUTE", default=6)
+SANDBOX_TIKTOK_STATUS_PER_MINUTE = env.int("SANDBOX_TIKTOK_STATUS_PER_MINUTE", default=30)
+SANDBOX_TIKTOK_CREATOR_INFO_PER_MINUTE = env.int("SANDBOX_TIKTOK_CREATOR_INFO_PER_MINUTE", default=20)
+SANDBOX_YOUTUBE_UPLOADS_PER_DAY = env.int("SANDBOX_YOUTUBE_UPLOADS_PER_DAY", default=100)
 
 # --- Providers: which implementation each stage uses (per environment; per asset via Asset.providers).
 SCRIPT_PROVIDER = env.str("SCRIPT_PROVIDER", default="offline")  # offline | openai

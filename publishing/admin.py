@@ -3,14 +3,35 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from accounts import scoping
 from accounts.models import Team
-from phantoms.admin import ReadOnlyAdmin, RelatedInTeamFilter, TeamScopedMixin, admin_link, badge, external_link
+from phantoms.admin import (
+    ReadOnlyAdmin,
+    RelatedInTeamFilter,
+    TeamScopedMixin,
+    admin_link,
+    admin_page,
+    badge,
+    external_link,
+)
 from publishing import slots
 from publishing.calendar_admin import CalendarMixin
 from publishing.models import Channel, Publication
-from publishing.services import ChannelError, RetryError, disconnect_channel, retry_or_requeue, save_channel
+from publishing.services import (
+    ChannelError,
+    ResolveError,
+    RetryError,
+    confirm_published,
+    disconnect_channel,
+    publish_again,
+    retry_or_requeue,
+    save_channel,
+)
 
 RESOLVE_PERMISSION = "publishing.resolve_publication"
 
@@ -85,10 +106,61 @@ class PublicationAdmin(TeamScopedMixin, CalendarMixin, ReadOnlyAdmin):
     search_fields = ("remote_id", "asset__title", "channel__name")
     list_select_related = ("asset", "channel")
     actions = ("retry_selected",)
-    fields = ("asset_link", "channel", "state_badge", "remote_id", "remote_link", "idempotency_key",
-              "failed_stage", "attempts", "last_error", "job_id", "next_run_at", "scheduled_at", "published_at",
-              "created_at", "updated_at")
+    fields = ("asset_link", "channel", "state_badge", "decide", "remote_id", "remote_link", "idempotency_key",
+              "failed_stage", "attempts", "last_error", "platform_handles", "platform_evidence", "job_id",
+              "next_run_at", "scheduled_at", "published_at", "created_at", "updated_at")
     readonly_fields = fields
+
+    def get_urls(self):
+        return [
+            path("<int:publication_id>/decide/", self.admin_site.admin_view(self.decide_view),
+                 name="publishing_publication_decide"),
+        ] + super().get_urls()
+
+    @admin.display(description="a person decides")
+    def decide(self, obj):
+        if obj.state != Publication.State.NEEDS_ATTENTION:
+            return "—"
+        return format_html('<a class="button" href="{}">It is published, here is the URL / Publish again</a>',
+                           reverse("admin:publishing_publication_decide", args=[obj.pk]))
+
+    @admin.display(description="platform handles")
+    def platform_handles(self, obj):
+        if not obj.handles:
+            return "—"
+        return format_html_join(mark_safe("<br>"), "<code>{}</code>: {}", sorted(obj.handles.items()))
+
+    @admin.display(description="what the platform said")
+    def platform_evidence(self, obj):
+        if not obj.evidence:
+            return "—"
+        return format_html_join(mark_safe("<br>"), "{} → <strong>{}</strong>",
+                                ((item.get("asked", ""), item.get("answer", "")) for item in obj.evidence))
+
+    def decide_view(self, request, publication_id: int):
+        """The two buttons for a needs_attention publication, with the evidence to decide by."""
+        publication = self.get_object(request, str(publication_id))
+        if publication is None or not self.has_view_permission(request, publication):
+            raise PermissionDenied
+        change_url = reverse("admin:publishing_publication_change", args=[publication.pk])
+        error = ""
+        if request.method == "POST":
+            if not request.user.has_perm(RESOLVE_PERMISSION):
+                raise PermissionDenied
+            try:
+                if "confirm" in request.POST:
+                    confirm_published(publication.pk, request.POST.get("url", ""), user=request.user)
+                    messages.success(request, f"Publication {publication.pk} is published at {request.POST['url']}.")
+                else:
+                    detail = publish_again(publication.pk, user=request.user)
+                    messages.success(request, f"Publication {publication.pk}: {detail}.")
+                return HttpResponseRedirect(change_url)
+            except (ResolveError, RetryError, Publication.DoesNotExist) as exc:
+                error = str(exc)
+        return admin_page(self, request, "admin/publishing/publication/decide.html",
+                          f"Decide publication {publication.pk}", publication=publication, error=error,
+                          evidence=publication.evidence, handles=sorted(publication.handles.items()),
+                          change_url=change_url, url=request.POST.get("url", ""))
 
     def has_retry_permission(self, request, obj=None):
         return request.user.has_perm(RESOLVE_PERMISSION)

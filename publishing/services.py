@@ -1,7 +1,10 @@
 """Fan-out on approval and settling an asset once every publication has its outcome."""
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
 from accounts import scoping
@@ -175,3 +178,63 @@ def disconnect_channel(channel_id: int, *, user=None) -> None:
             raise Channel.DoesNotExist(f"no channel {channel_id} among your teams")
         audit.record(AuditEvent.Action.CHANNEL_DISCONNECTED, actor=user, target=channel, summary=f"deleted {channel}")
         channel.delete()
+
+
+# --- A person decides a needs_attention publication (docs/platforms.md, "Handles, and exactly once").
+
+class ResolveError(ValueError):
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+def _resolvable(publication_id: int, user) -> Publication:
+    publication = Publication.objects.select_for_update().select_related("asset", "channel").get(pk=publication_id)
+    if user is not None and getattr(user, "pk", None) and not scoping.in_team(user, publication.asset.team_id):
+        raise Publication.DoesNotExist(f"no publication {publication_id} among your teams")
+    if publication.state != Publication.State.NEEDS_ATTENTION:
+        raise ResolveError("state", f"publication {publication.pk} is {publication.state}; only a needs_attention "
+                                    "publication is decided by a person")
+    return publication
+
+
+def confirm_published(publication_id: int, url: str, *, user=None) -> Publication:
+    """"It is published, here is the URL": a person found the post on the platform.
+
+    Records the URL, marks the publication published (its open dead letter is closed) and settles
+    the asset. The platform is not called: the person's word is the evidence, and it is recorded.
+    """
+    url = (url or "").strip()
+    try:
+        URLValidator(schemes=["https"])(url)
+    except ValidationError:
+        raise ResolveError("url", "give the post's https:// address on the platform")
+    with transaction.atomic():
+        publication = _resolvable(publication_id, user)
+        if getattr(user, "pk", None) and not has_transition_perm(publication.confirmed_published, user):
+            raise ResolveError("user", f"{user} may not resolve publications")
+        publication.remote_url = url
+        publication.remote_id = publication.remote_id or url.rstrip("/").rsplit("/", 1)[-1][:120]
+        publication.published_at = timezone.now()
+        publication.evidence = [*publication.evidence, {"asked": f"{user or 'an operator'} checked the platform",
+                                                        "answer": f"published at {url}"}]
+        transit(publication, "confirmed_published", by=user, reason=f"confirmed published at {url}")
+        publication.save()
+        DeadLetter.objects.filter(publication=publication, status=DeadLetter.Status.OPEN).update(
+            status=DeadLetter.Status.DISCARDED)
+        transaction.on_commit(lambda: settle_asset(publication.asset_id))
+    return publication
+
+
+def publish_again(publication_id: int, *, user=None) -> str:
+    """"Publish again": a person checked the platform and found no post. The stored handles are
+    forgotten (so nothing is asked about them again) and the publication goes back to pending."""
+    with transaction.atomic():
+        publication = _resolvable(publication_id, user)
+        forgotten = ", ".join(sorted(publication.handles)) or "none"
+        publication.evidence = [*publication.evidence, {"asked": f"{user or 'an operator'} checked the platform",
+                                                        "answer": f"no post found; publish again (forgot {forgotten})"}]
+        publication.handles = {}
+        publication.save(update_fields=["handles", "evidence", "updated_at"])
+    return retry_or_requeue(publication_id, user=user)

@@ -11,7 +11,7 @@ from phantoms.engine.handler import Context, StageHandler
 from phantoms.engine.queueing import enqueue_on_commit
 from phantoms.engine.transitions import transit
 from phantoms.resilience.errors import NotReady, PermanentError, TransientError
-from publishing import platforms
+from publishing import platforms, renditions
 from publishing.models import Channel, Publication
 from publishing.platforms.base import Handles, PublishRequest
 from publishing.services import retry_publication, settle_asset
@@ -131,7 +131,9 @@ class PublishStage(PublicationStage):
             ctx.outcome_uncertain = handles.uncertain
 
     def video_for(self, publication, adapter) -> Path:
-        return Path(settings.MEDIA_ROOT) / publication.asset.video.name
+        """The platform's rendition of the master (publishing/renditions.py)."""
+        master = Path(settings.MEDIA_ROOT) / publication.asset.video.name
+        return renditions.rendition_for(master, adapter.rendition, publication.channel.platform)
 
     def commit(self, publication, remote, ctx):
         publication.remote_id = remote.id

@@ -9,17 +9,12 @@ app_name = "sandbox"
 if apps.is_installed("sandbox"):
     from .oauth import views as oauth
     from .views import openai, openai_images, pexels, platforms, render
-    from .views.platforms import legacy
+    from .views.platforms import public
 
     PLATFORM = r"(?P<platform>[a-z0-9_]+)"
     urlpatterns = [
-        # Platforms without their own sandbox module yet: the old shared protocol (docs/platforms.md).
-        re_path(rf"^platforms/{PLATFORM}/posts$", legacy.posts, name="platform-posts"),
-        re_path(rf"^platforms/{PLATFORM}/posts/(?P<remote_id>[\w-]+)$", legacy.post_detail,
-                name="platform-post"),
-        re_path(rf"^platforms/{PLATFORM}/posts/(?P<remote_id>[\w-]+)/metrics$", legacy.post_metrics,
-                name="platform-post-metrics"),
-        re_path(rf"^platforms/{PLATFORM}/watch/(?P<remote_id>[\w-]+)$", legacy.watch,
+        # The public page a post's URL points at.
+        re_path(rf"^platforms/{PLATFORM}/watch/(?P<remote_id>[\w-]+)$", public.watch,
                 name="platform-watch"),
         # Every platform's own documented paths under its prefix.
         re_path(rf"^platforms/{PLATFORM}/(?P<rest>.*)$", platforms.dispatch, name="platform-api"),

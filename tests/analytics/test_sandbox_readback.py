@@ -1,5 +1,5 @@
 """Readings through each platform's real adapter, over HTTP to the sandbox, whose posts' numbers grow
-deterministically with their age (sandbox.views.platforms.legacy.metrics_at, which every platform's
+deterministically with their age (sandbox.views.platforms.public.metrics_at, which every platform's
 imitation reports in its own shape)."""
 
 import itertools
@@ -13,7 +13,7 @@ from analytics.models import MetricReadback, MetricRollup
 from analytics.stages import READBACK
 from phantoms.engine.queueing import enqueue
 from sandbox.models import SandboxObject, SandboxPost
-from sandbox.views.platforms.legacy import metrics_at
+from sandbox.views.platforms.public import metrics_at
 from tests.analytics.conftest import due_reading, published
 from tests.factories import make_channel
 from tests.helpers import drain

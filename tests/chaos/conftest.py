@@ -18,6 +18,11 @@ def chaos_settings(sandbox, settings):
            for p in ("youtube", "tiktok", "instagram", "x")},
     }
     settings.METRIC_READBACK_OFFSETS = []
+    # One token per platform posts dozens of videos a minute here: far beyond the platforms' own
+    # per-token limits, which the platform tests cover.
+    settings.SANDBOX_TIKTOK_INITS_PER_MINUTE = settings.SANDBOX_TIKTOK_STATUS_PER_MINUTE = 100_000
+    settings.SANDBOX_TIKTOK_CREATOR_INFO_PER_MINUTE = settings.SANDBOX_YOUTUBE_UPLOADS_PER_DAY = 100_000
+    settings.YOUTUBE_QUOTA_INSERTS_PER_DAY = 100_000
     forget_breakers()
     yield settings
     forget_breakers()

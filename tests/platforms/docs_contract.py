@@ -91,10 +91,14 @@ def run(http, contract: dict, saved: dict, *, files: dict | None = None, timeout
         if "multipart" in request:
             kwargs["data"] = request["multipart"]
             kwargs["files"] = {request["file"]: files[request["file"]]}
+        if "content" in request:  # raw bytes (an upload chunk), named among `files`
+            kwargs["content"] = files[request["content"]] if request["content"] else b""
+        if "headers" in request:
+            kwargs["headers"] = {name: str(value) for name, value in request["headers"].items()}
         deadline = time.monotonic() + timeout
         while True:
             response = http.request(request["method"], request["path"], **kwargs)
-            body = response.json()
+            body = response.json() if step["response"].get("body") is not None else None
             until = step.get("until")
             if not until or all(_get(body, k) == v for k, v in until.items()) or time.monotonic() > deadline:
                 break
@@ -102,8 +106,14 @@ def run(http, contract: dict, saved: dict, *, files: dict | None = None, timeout
         expected = step["response"]
         label = f"{step['doc']} ({request['method']} {request['path']})"
         assert response.status_code == expected["status"], f"{label}: HTTP {response.status_code} {body}"
-        problems = mismatches(body, expected["body"])
-        assert not problems, f"{label}: " + "; ".join(problems)
+        if expected.get("body") is not None:
+            problems = mismatches(body, expected["body"])
+            assert not problems, f"{label}: " + "; ".join(problems)
+        for header, pattern in expected.get("headers", {}).items():
+            assert re.fullmatch(fill(pattern, saved), response.headers.get(header, "")), (
+                f"{label}: header {header} is {response.headers.get(header)!r}")
+        for name, header in step.get("save_header", {}).items():
+            saved[name] = response.headers[header]
         for dotted, value in fill(step.get("expect", {}), saved).items():
             assert str(dig(body, dotted)) == str(value), f"{label}: {dotted} is {dig(body, dotted)!r}, not {value!r}"
         for header in contract.get("headers", []):

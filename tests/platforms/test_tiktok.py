@@ -129,9 +129,11 @@ def test_throttling_defers_and_is_not_counted_by_the_breaker(tiktok, publication
     assert get_breaker("tiktok").status().fail_counter == 0
 
 
-def test_a_video_tiktok_refuses_is_dead_lettered_with_its_fail_reason(tiktok, publication_on):
+def test_a_video_tiktok_refuses_is_dead_lettered_with_its_fail_reason(tiktok, publication_on, monkeypatch):
     publication = publication_on("tiktok")
     publication.asset.video.save("not-a-video.mp4", ContentFile(b"this is not an mp4 file" * 100), save=True)
+    # Past our own rendition check (which would refuse it first), to hear TikTok's reason.
+    monkeypatch.setattr("publishing.renditions.rendition_for", lambda master, spec, platform: master)
 
     assert settle(publication).state == Publication.State.FAILED
     letter = DeadLetter.objects.get(publication=publication)

@@ -22,8 +22,10 @@ class InstantRenderer(Renderer):
             if not master.exists():
                 master.parent.mkdir(parents=True, exist_ok=True)
                 tmp = master.with_suffix(".tmp.mp4")
-                run_ffmpeg(["-y", "-f", "lavfi", "-i", "color=c=black:s=108x192:r=30:d=1",
-                            "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "1",
+                # Three seconds: the shortest video every platform takes (Instagram Reels' minimum), so a
+                # benchmark's post is published, not refused by its rendition (publishing/renditions.py).
+                run_ffmpeg(["-y", "-f", "lavfi", "-i", "color=c=black:s=108x192:r=30:d=3",
+                            "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "3",
                             "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(tmp)],
                            timeout=60)
                 tmp.replace(master)

@@ -65,7 +65,7 @@ class TikTok(Adapter):
     caption_limit = 2200
     max_hashtags = 30
     rendition = RenditionSpec(max_duration=600.0, max_bytes=4 * 1024 * MB, max_width=1080, max_height=1920,
-                              max_fps=60.0, min_duration=3.0)
+                              max_fps=60.0)
 
     def caption(self, copy: Copy) -> str:
         """The Direct Post title carries everything: the title, then the description and hashtags."""

@@ -1,9 +1,9 @@
 """The sandbox's platforms: each registered platform's real API under /sandbox/platforms/<name>/.
 
 A platform with a module here (`sandbox/views/platforms/<name>.py` defining `urlpatterns`) is served
-its documented paths; one without still gets the old shared protocol (legacy.py) until its module lands.
-Dispatch happens per request, so a platform registered later (a test's fake fifth platform) is served
-too (docs/platforms.md, "The sandbox side").
+its documented paths (or register_module() names the module that serves it). Dispatch happens per
+request, so a platform registered later (a test's fake fifth platform) is served too
+(docs/platforms.md, "The sandbox side").
 """
 
 import importlib

@@ -22,7 +22,7 @@ from sandbox import faults
 from sandbox.models import SandboxPost, SandboxUpload
 
 from . import common
-from .legacy import metrics_at
+from .public import metrics_at
 
 NAME = "tiktok"
 MB = 1024 * 1024

@@ -47,7 +47,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from sandbox import faults
 from sandbox.models import SandboxObject, SandboxPost
 from sandbox.oauth import store as oauth_store
-from sandbox.views.platforms.legacy import metrics_at
+from sandbox.views.platforms.public import metrics_at
 
 from . import common
 from . import stored as state

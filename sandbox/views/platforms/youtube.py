@@ -23,7 +23,7 @@ from sandbox import faults
 from sandbox.models import SandboxPost, SandboxUpload
 
 from . import common
-from .legacy import metrics_at
+from .public import metrics_at
 
 NAME = "youtube"
 CHUNK_UNIT = 256 * 1024
