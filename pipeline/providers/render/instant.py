@@ -17,7 +17,8 @@ class InstantRenderer(Renderer):
     name = "instant"
 
     def render(self, asset, spec, out_path: Path, progress=None):
-        master = Path(settings.MEDIA_ROOT) / "instant-master.mp4"
+        # Named by its length: a master made before it became three seconds long is not reused.
+        master = Path(settings.MEDIA_ROOT) / "instant-master-3s.mp4"
         with _lock:
             if not master.exists():
                 master.parent.mkdir(parents=True, exist_ok=True)
