@@ -62,3 +62,26 @@ def drain(until=None, timeout: float = 60.0, worker_class=SimpleWorker):
             return True
         time.sleep(0.05)
     return False
+
+
+_TINY_MASTER: list[bytes] = []
+
+
+def write_tiny_master(path) -> None:
+    """A real 3 s vertical H.264/AAC master (every platform's minimum), made once per test process:
+    the publish stage probes the master for its renditions, so stand-in bytes will not do."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from pipeline.media.ffmpeg import ffmpeg_exe
+
+    if not _TINY_MASTER:
+        with tempfile.TemporaryDirectory() as folder:
+            made = Path(folder) / "master.mp4"
+            subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+                            "-f", "lavfi", "-i", "testsrc2=s=360x640:r=30:d=3", "-f", "lavfi", "-i", "sine=d=3",
+                            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                            "-c:a", "aac", "-shortest", str(made)], check=True)
+            _TINY_MASTER.append(made.read_bytes())
+    Path(path).write_bytes(_TINY_MASTER[0])

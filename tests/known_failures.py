@@ -45,14 +45,6 @@ KNOWN_FAILURES = {
          "to /api/status/ and the lean list landed"),
     "tests/providers/test_remote_render.py::TestSandbox::test_the_runner_never_resubmits_while_a_remote_id_exists":
         "fails on main after the platform, analytics and editor work merged; cause not yet found",
-    "tests/test_scheduling.py::test_a_scheduled_post_survives_a_redis_flush_and_goes_out_once_at_its_time":
-        "the publish stage now probes the master for renditions; these tests give it bytes that are not a video",
-    "tests/test_scheduling.py::test_rescheduling_names_a_new_job_and_the_old_one_claims_nothing":
-        "the publish stage now probes the master for renditions; these tests give it bytes that are not a video",
-    "tests/test_stage_outcomes.py::test_a_processing_platform_is_polled_until_live":
-        "the publish stage now probes the master for renditions; these tests give it bytes that are not a video",
-    "tests/test_stage_outcomes.py::test_a_platform_that_publishes_at_once_goes_live_without_a_poll":
-        "the publish stage now probes the master for renditions; these tests give it bytes that are not a video",
     "tests/test_web_server.py::test_peak_connections_stay_within_the_pool_under_load":
         "fails on main after the platform, analytics and editor work merged; cause not yet found",
 }

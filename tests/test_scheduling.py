@@ -20,7 +20,7 @@ from publishing.stages import PUBLISH
 from sandbox.models import SandboxPost
 from sandbox.services import ledger_summary
 from tests.factories import make_asset, make_channel, make_team, make_user
-from tests.helpers import drain, flush_redis, queues
+from tests.helpers import drain, flush_redis, queues, write_tiny_master
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +35,7 @@ def reviewed(sandbox, settings, tmp_path):
     asset = make_asset(Asset.State.AWAITING_REVIEW, channels=[youtube, x], title="Two paths")
     video = Path(tmp_path, "assets", str(asset.pk), "video.mp4")
     video.parent.mkdir(parents=True)
-    video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(2048))
+    write_tiny_master(video)
     asset.video.name = str(video.relative_to(tmp_path))
     asset.save(update_fields=["video"])
     return asset, youtube, x

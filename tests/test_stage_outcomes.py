@@ -14,7 +14,7 @@ from publishing.models import Publication
 from publishing.stages import PUBLISH
 from sandbox.services import ledger_summary
 from tests.factories import make_asset, make_channel
-from tests.helpers import queues
+from tests.helpers import queues, write_tiny_master
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,7 +27,7 @@ def approved(sandbox, settings, tmp_path):
     asset = make_asset(Asset.State.AWAITING_REVIEW, channels=[channel], title="Two paths")
     video = Path(tmp_path, "assets", str(asset.pk), "video.mp4")
     video.parent.mkdir(parents=True)
-    video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(2048))
+    write_tiny_master(video)
     asset.video.name = str(video.relative_to(tmp_path))
     asset.save(update_fields=["video"])
     approve_asset(asset.pk)
