@@ -68,8 +68,9 @@ _TINY_MASTER: list[bytes] = []
 
 
 def write_tiny_master(path) -> None:
-    """A real 3 s vertical H.264/AAC master (every platform's minimum), made once per test process:
-    the publish stage probes the master for its renditions, so stand-in bytes will not do."""
+    """A real 3 s 360x640 H.264/AAC master (Instagram's minimum), about 1 MB so an upload spans several
+    256 KiB chunks, made once per test process: the publish stage probes the master for its renditions,
+    so stand-in bytes will not do."""
     import subprocess
     import tempfile
     from pathlib import Path
@@ -81,7 +82,7 @@ def write_tiny_master(path) -> None:
             made = Path(folder) / "master.mp4"
             subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
                             "-f", "lavfi", "-i", "testsrc2=s=360x640:r=30:d=3", "-f", "lavfi", "-i", "sine=d=3",
-                            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                            "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "2500k", "-pix_fmt", "yuv420p",
                             "-c:a", "aac", "-shortest", str(made)], check=True)
             _TINY_MASTER.append(made.read_bytes())
     Path(path).write_bytes(_TINY_MASTER[0])

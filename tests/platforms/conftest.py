@@ -6,7 +6,6 @@ raises a timeout instead of handing back the answer, exactly what a client sees 
 drops after the platform acted.
 """
 
-import subprocess
 from pathlib import Path
 
 import httpx
@@ -17,11 +16,10 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
 from phantoms.resilience.breakers import forget_breakers
-from pipeline.media.ffmpeg import ffmpeg_exe
 from pipeline.models import Asset
 from publishing.platforms.base import Adapter
 from tests.factories import make_asset, make_channel, make_publication
-from tests.helpers import fast_pipeline_settings
+from tests.helpers import fast_pipeline_settings, write_tiny_master
 
 SANDBOX = "http://sandbox.test"
 
@@ -30,10 +28,7 @@ SANDBOX = "http://sandbox.test"
 def tiny_video(tmp_path_factory) -> Path:
     """Three seconds of 360x640 H.264 with AAC (Instagram takes no shorter reel): small, yet several upload chunks."""
     path = tmp_path_factory.mktemp("media") / "master.mp4"
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-                    "-f", "lavfi", "-i", "testsrc2=s=360x640:r=30:d=3", "-f", "lavfi", "-i", "sine=d=3",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "2500k", "-pix_fmt", "yuv420p",
-                    "-c:a", "aac", "-shortest", str(path)], check=True)
+    write_tiny_master(path)
     return path
 
 
