@@ -26,9 +26,10 @@ import httpx
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-# (path, how it authenticates): the API and the sandbox (like X) both take a bearer token.
+# (path, how it authenticates): the API takes a bearer token; the sandbox page of an unknown post reads the
+# database and answers 404 (a platform endpoint would soon answer its own documented 429).
 PATHS = (("/readyz", None), ("/api/assets/?limit=5", "Bearer"), ("/api/dead-letters/?limit=5", "Bearer"),
-         ("/sandbox/platforms/x/2/users/me", "Bearer"))
+         ("/sandbox/platforms/x/watch/no-such-post", None))
 
 
 @dataclass

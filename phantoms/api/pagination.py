@@ -1,7 +1,7 @@
 """Pages of at most API_PAGE_MAX_LIMIT rows; a bad `limit` or `offset` is a 400 naming it."""
 
 from django.conf import settings
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 
 
@@ -41,6 +41,19 @@ class CappedLimitOffsetPagination(LimitOffsetPagination):
         return [limit, offset]
 
 
+class OffsetOrCursorPagination(CappedLimitOffsetPagination):
+    """Offset pages by default; a view may switch to CappedCursorPagination on `?cursor=`.
+
+    The documented page covers both: `count` is there on offset pages and absent on cursor pages.
+    """
+
+    def get_paginated_response_schema(self, schema):
+        page = super().get_paginated_response_schema(schema)
+        page["required"] = ["results"]
+        page["properties"]["count"]["description"] = "Absent on cursor pages (`?cursor=`)."
+        return page
+
+
 class CappedCursorPagination(CursorPagination):
     """Pages that cost the same deep in a large table: no COUNT, no OFFSET; `?cursor=` starts at the newest.
 
@@ -56,3 +69,10 @@ class CappedCursorPagination(CursorPagination):
 
     def get_page_size(self, request):
         return _bounded_int(request, self.page_size_query_param, self.page_size, 1, self.max_page_size)
+
+    def decode_cursor(self, request):
+        # DRF answers a cursor it cannot read with 404; it is bad input in one field, so 400 naming it.
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError({self.cursor_query_param: ["is not a cursor from this list's `next` or `previous`"]})

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from phantoms.api.errors import Conflict, Unprocessable
 from phantoms.api.filters import IdFilter, UtcIsoDateTimeFilter
-from phantoms.api.pagination import CappedCursorPagination
+from phantoms.api.pagination import CappedCursorPagination, OffsetOrCursorPagination
 from phantoms.api.views import CheckedLookupMixin
 from pipeline.api.serializers import (
     ApproveSerializer,
@@ -54,6 +54,7 @@ def idempotency_key(request) -> str | None:
 class AssetViewSet(CheckedLookupMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Asset.objects.none()
     filterset_class = AssetFilter
+    pagination_class = OffsetOrCursorPagination
     required_permissions = {
         "list": ("pipeline.view_asset", "pipeline.add_asset"),
         "retrieve": ("pipeline.view_asset", "pipeline.add_asset"),

@@ -18,13 +18,14 @@ from sandbox.faults.responses import error_response, rate_limited, timed_out
 from sandbox.faults.store import check_target, count_and_read, fired, platform_targets
 
 
-def apply_faults(target: str, request=None, *, on_accept=None) -> HttpResponse | None:
+def apply_faults(target: str, request=None, *, on_accept=None, upload: bool = False) -> HttpResponse | None:
     """Count the call and return the faulted response, or None to let the view answer normally.
 
     `on_accept` is passed by platform post creation and by the render service's create call: an
     accept_then_timeout fault calls it (recording the post, starting the render) before holding the
     response past the client's timeout. Other platform calls ignore that fault; for other targets,
-    or an invalid render, it behaves as a plain timeout.
+    or an invalid render, it behaves as a plain timeout. `upload` marks a chunk upload, which
+    `lost_answers_on_posts_only` spares from that fault.
     """
     check_target(target)
     faults = count_and_read(target)
@@ -36,7 +37,7 @@ def apply_faults(target: str, request=None, *, on_accept=None) -> HttpResponse |
         time.sleep(faults["latency_ms"] / 1000.0)
 
     accept_then_timeout = faults["accept_then_timeout_rate"]
-    if target in platform_targets() and on_accept is None:
+    if target in platform_targets() and (on_accept is None or (upload and faults["lost_answers_on_posts_only"])):
         accept_then_timeout = 0.0
     rates = [
         ("rate_limit", faults["rate_limit_rate"]),

@@ -38,8 +38,11 @@ DEFAULTS: dict = {
     "outage": False,
     "retry_after": 2,
     "quota_exhausted": False,
+    # On: accept_then_timeout spares chunk uploads and fires only on the post itself, so a test or an
+    # operator can lose exactly the answers that matter for exactly-once.
+    "lost_answers_on_posts_only": False,
 }
-BOOL_FIELDS = ("outage", "quota_exhausted")
+BOOL_FIELDS = ("outage", "quota_exhausted", "lost_answers_on_posts_only")
 
 _clients: dict[str, redis.Redis] = {}
 

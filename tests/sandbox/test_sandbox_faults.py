@@ -22,6 +22,7 @@ def test_defaults_are_typed_zeroes():
     assert current == {
         "error_rate": 0.0, "timeout_rate": 0.0, "rate_limit_rate": 0.0, "accept_then_timeout_rate": 0.0,
         "latency_ms": 0, "outage": False, "retry_after": 2, "quota_exhausted": False,
+        "lost_answers_on_posts_only": False,
     }
 
 
@@ -156,6 +157,19 @@ def test_accept_then_timeout_records_then_times_out_on_platform_posts(request_, 
     assert response.status_code == 504
     # Other platform calls (status reads) are not post creations: the fault does not apply.
     assert faults.apply_faults("tiktok", request_) is None
+
+
+def test_lost_answers_on_posts_only_spares_chunk_uploads(request_, settings):
+    settings.SANDBOX_TIMEOUT_SECONDS = 0.1
+    faults.set_faults("x", accept_then_timeout_rate=1.0, lost_answers_on_posts_only=True)
+    stored, posted = [], []
+    assert faults.apply_faults("x", request_, on_accept=lambda: stored.append(True), upload=True) is None
+    assert stored == []  # the chunk is the view's to store, answered normally
+    assert faults.apply_faults("x", request_, on_accept=lambda: posted.append(True)).status_code == 504
+    assert posted == [True]
+    faults.set_faults("x", lost_answers_on_posts_only=False)
+    assert faults.apply_faults("x", request_, on_accept=lambda: stored.append(True), upload=True).status_code == 504
+    assert stored == [True]
 
 
 def test_accept_then_timeout_is_a_plain_timeout_elsewhere(request_, settings):

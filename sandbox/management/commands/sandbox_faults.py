@@ -18,6 +18,7 @@ OPTIONS = {
     "retry_after": ("retry_after", "count"),
     "outage": ("outage", "switch"),
     "quota_exhausted": ("quota_exhausted", "switch"),
+    "lost_answers_on_posts_only": ("lost_answers_on_posts_only", "switch"),
 }
 
 

@@ -66,7 +66,7 @@ def irreversible(platform: str, request, create: Callable[[bool], object]):
 def chunk(platform: str, request, store: Callable[[bool], None]):
     """A chunk upload. `store(partial)` keeps the chunk (with partial=True only its first half): an
     accept_then_timeout fault stores half and then drops the answer, as a connection lost mid-upload."""
-    response = faults.apply_faults(platform, request, on_accept=lambda: store(True))
+    response = faults.apply_faults(platform, request, on_accept=lambda: store(True), upload=True)
     if response is not None:
         return response
     store(False)

@@ -102,7 +102,7 @@ def _limit(endpoint: str) -> int:
     return int(getattr(settings, "SANDBOX_X_RATE_LIMITS", {}).get(endpoint, RATE_LIMITS[endpoint]))
 
 
-def _gate(request, endpoint: str, *, on_accept=None):
+def _gate(request, endpoint: str, *, on_accept=None, upload: bool = False):
     """Token, the per-user window of this endpoint, then the injected faults.
 
     Returns (error response or None, user id, rate-limit headers for the answer).
@@ -119,7 +119,7 @@ def _gate(request, endpoint: str, *, on_accept=None):
     if calls > limit:
         faults.count_call(TARGET)
         return problem(429, "Too Many Requests", "Too Many Requests", headers=headers), user_id, headers
-    faulted = faults.apply_faults(TARGET, request, on_accept=on_accept)
+    faulted = faults.apply_faults(TARGET, request, on_accept=on_accept, upload=upload)
     if faulted is None:
         return None, user_id, headers
     if faulted.status_code == 429:
@@ -279,7 +279,7 @@ def append(request, media_id: str):
         and not media.data.get("finalized_at") and len(chunk) <= MAX_SEGMENT_BYTES
     denied, user_id, headers = _gate(
         request, "media_upload",
-        on_accept=(lambda: _store_segment(media, index, chunk)) if acceptable else None)
+        on_accept=(lambda: _store_segment(media, index, chunk)) if acceptable else None, upload=True)
     if denied is not None:
         return denied
     if media is None:
