@@ -102,7 +102,8 @@ def test_a_stopped_worker_holding_a_publication_does_not_hold_it_up(sandbox, set
     ledger = ledger_summary()
     assert (ledger["posts"], ledger["duplicates"]) == (1, 0)
     # X processes the uploaded media before the post: waiting for it is recorded as not_ready, not a failure.
-    outcomes = StageAttempt.objects.filter(publication=publication.pk, stage="publish").values_list("outcome", flat=True)
+    outcomes = (StageAttempt.objects.filter(publication=publication.pk, stage="publish")
+                .values_list("outcome", flat=True))
     assert [outcome for outcome in outcomes if outcome != "not_ready"] == ["succeeded"]
     assert Asset.objects.get(pk=pk).state == Asset.State.PUBLISHED
 
