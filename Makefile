@@ -24,9 +24,11 @@ migrate: install
 demo: install
 	$(PY) manage.py demo
 
-# Exit code 5 ("no tests collected") is a failure here, never a pass.
+# Two pytest-xdist workers, each with its own databases and var/ folder (conftest.py); TEST_WORKERS=0
+# runs in one process. Exit code 5 ("no tests collected") is a failure here, never a pass.
+TEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no tests"; exit 1; fi; exit $$rc
 
 # The API against its own schema with many more generated requests than the suite's bounded run.
@@ -45,8 +47,11 @@ bench: install
 	$(PY) -m bench.render_bench $(BENCH_ARGS)
 	$(PY) -m bench.video_bench $(BENCH_ARGS)
 
+# The long chaos scenario, then each platform's lost-answer test at 1,000 runs (100 in `make test`).
 chaos: install
 	$(PY) manage.py chaos
+	PHANTOMS_LOST_ANSWER_RUNS=1000 $(PY) -m pytest -p no:cacheprovider -q \
+		-k "lost_answer_at_any_point or random_faults_in_every_run" tests/platforms
 
 # Style, and the architecture's import contracts (pyproject.toml [tool.importlinter]).
 lint: install

@@ -70,6 +70,7 @@ class AuditEvent(models.Model):
         REQUEUED = "requeued"
         DISCARDED = "discarded"
         PUBLICATION_RETRIED = "publication_retried"
+        CONFIRMED_PUBLISHED = "confirmed_published"
         BREAKER_CHANGED = "breaker_changed"
         FAULTS_CHANGED = "faults_changed"
         CHANNEL_CONNECTED = "channel_connected"

@@ -223,6 +223,8 @@ def confirm_published(publication_id: int, url: str, *, user=None) -> Publicatio
         publication.save()
         DeadLetter.objects.filter(publication=publication, status=DeadLetter.Status.OPEN).update(
             status=DeadLetter.Status.DISCARDED)
+        audit.record(AuditEvent.Action.CONFIRMED_PUBLISHED, actor=user, target=publication,
+                     team=publication.asset.team_id, summary=f"confirmed published at {url}"[:500])
         transaction.on_commit(lambda: settle_asset(publication.asset_id))
     return publication
 

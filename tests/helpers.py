@@ -1,3 +1,4 @@
+import os
 import time
 
 import django_rq
@@ -7,6 +8,9 @@ from rq import SimpleWorker
 from phantoms.engine import queueing
 from phantoms.redis import get_redis
 from phantoms.resilience.breakers import forget_breakers
+
+# The lost-answer runs per platform in tests/platforms: 100 in the suite, 1,000 in `make chaos`.
+LOST_ANSWER_RUNS = int(os.environ.get("PHANTOMS_LOST_ANSWER_RUNS", "100"))
 
 
 def flush_redis():

@@ -63,7 +63,8 @@ def script_for(seconds: int, words_per_second: float = 2.6) -> Script:
                   target_duration_seconds=seconds)
 
 
-@pytest.mark.parametrize("target", [15, 30, 60])
+# A short and a long video (the lengths between behave alike).
+@pytest.mark.parametrize("target", [15, 60])
 def test_the_video_keeps_its_length_shows_a_visual_per_beat_and_has_a_cover(settings, tmp_path, target):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.RENDER_PRESET = "ultrafast"  # the encoder's speed is benchmarked elsewhere

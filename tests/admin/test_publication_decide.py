@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from accounts.models import AuditEvent
 from phantoms.engine.models import DeadLetter
 from pipeline.models import Asset
 from publishing.models import Publication
@@ -48,6 +49,9 @@ def test_it_is_published_records_the_url_and_settles_the_asset(admin_client):
     assert letter.status == DeadLetter.Status.DISCARDED
     assert publication.evidence[-1]["answer"] == "published at https://www.youtube.com/shorts/AbCdEfGhIjK"
     assert Asset.objects.get(pk=publication.asset_id).state == Asset.State.FAILED  # settled only from publishing
+    [event] = AuditEvent.objects.filter(action=AuditEvent.Action.CONFIRMED_PUBLISHED)
+    assert (event.actor_name, event.target_id) == ("admin", str(publication.pk))
+    assert event.summary == "confirmed published at https://www.youtube.com/shorts/AbCdEfGhIjK"
 
 
 def test_publish_again_forgets_the_handles_and_queues_the_upload(admin_client):
@@ -61,6 +65,8 @@ def test_publish_again_forgets_the_handles_and_queues_the_upload(admin_client):
     assert "no post found; publish again (forgot session_uri)" in publication.evidence[-1]["answer"]
     assert letter.status == DeadLetter.Status.REQUEUED
     assert queued("publish") == 1
+    [event] = AuditEvent.objects.filter(action=AuditEvent.Action.PUBLICATION_RETRIED)
+    assert event.target_id == str(publication.pk)
 
 
 def test_only_a_needs_attention_publication_is_decided(admin_client):

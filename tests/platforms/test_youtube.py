@@ -14,6 +14,7 @@ from publishing.models import Publication
 from publishing.platforms.youtube import quota
 from sandbox.faults import clear_faults, set_faults
 from sandbox.models import SandboxPost
+from tests.helpers import LOST_ANSWER_RUNS
 from tests.platforms.drive import settle, step
 from tests.platforms.recording import assert_sent
 
@@ -157,13 +158,14 @@ def test_metrics_are_read_in_batches_of_fifty(youtube, publication_on):
 
 
 def test_a_lost_answer_at_any_point_never_makes_two_videos(youtube, publication_on, settings):
-    """100 runs, each losing one answer (or one request) at a random point of the whole flow."""
+    """LOST_ANSWER_RUNS runs (100; 1,000 in `make chaos`), each losing one answer (or one request) at a
+    random point of the whole flow."""
     settings.YOUTUBE_UPLOAD_CHUNK_BYTES = 256 * 1024
     # A hundred uploads and their retries in one "day", through one token.
     settings.YOUTUBE_QUOTA_INSERTS_PER_DAY = settings.SANDBOX_YOUTUBE_UPLOADS_PER_DAY = 1000
     rng = random.Random(9)
     lost_last_chunk = 0
-    for run in range(100):
+    for run in range(LOST_ANSWER_RUNS):
         publication = publication_on("youtube")
         publication.asset.title = f"Run {run}"
         publication.asset.save(update_fields=["title"])
@@ -183,4 +185,4 @@ def test_a_lost_answer_at_any_point_never_makes_two_videos(youtube, publication_
         assert settled.state == Publication.State.PUBLISHED, (run, settled.state, settled.last_error)
         assert [post.remote_id for post in posts] == [settled.remote_id], run
     # The case that makes double posts: the video was made and its answer lost.
-    assert lost_last_chunk >= 10
+    assert lost_last_chunk >= LOST_ANSWER_RUNS // 10
