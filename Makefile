@@ -59,4 +59,4 @@ lint: install
 	$(VENV)/bin/lint-imports
 
 clean:
-	rm -rf var/test var/media
+	rm -rf var/test var/media var/test-workers

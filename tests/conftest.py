@@ -39,13 +39,3 @@ def sandbox(live_server, settings):
     fast_pipeline_settings(settings, live_server.url)
     yield live_server.url
     close_pooled_clients()
-
-
-def pytest_collection_modifyitems(config, items):
-    # Known failures are listed, with their causes, in tests/known_failures.py.
-    from tests.known_failures import KNOWN_FAILURES
-
-    for item in items:
-        reason = KNOWN_FAILURES.get(item.nodeid)
-        if reason:
-            item.add_marker(pytest.mark.xfail(reason=reason, run=False))
