@@ -229,7 +229,11 @@ def test_metrics_one_media_per_call_missing_is_none_deleted_is_gone(local):
 
 
 @local_db
-def test_random_faults_in_every_run_make_exactly_one_post_each(local):
+def test_random_faults_in_every_run_make_exactly_one_post_each(local, settings):
+    # One token posting LOST_ANSWER_RUNS times within the hour: beyond Instagram's 100 posts a day and
+    # its calls per hour, on purpose.
+    settings.SANDBOX_INSTAGRAM_POSTS_PER_DAY = max(100, LOST_ANSWER_RUNS)
+    settings.SANDBOX_INSTAGRAM_CALLS_PER_HOUR = max(5000, 50 * LOST_ANSWER_RUNS)
     adapter, rng, lost = instagram(), random.Random(9), 0
     local.decide = lambda request: (lambda roll: "lose" if roll < 0.12 else "drop" if roll < 0.2 else None)(
         rng.random())

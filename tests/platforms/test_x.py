@@ -22,6 +22,7 @@ from publishing.models import Publication
 from publishing.platforms.x import X
 from sandbox import faults
 from sandbox.models import SandboxObject, SandboxPost
+from sandbox.views.platforms import x as x_sandbox
 from tests.factories import make_channel
 from tests.helpers import LOST_ANSWER_RUNS
 from tests.platforms.drive import step
@@ -216,6 +217,39 @@ def test_a_post_whose_answer_is_lost_or_dropped_makes_one_post(local, fault):
 
 
 @local_db
+def test_the_timeline_is_read_page_by_page_until_our_lost_post_turns_up(local):
+    """150 newer posts by the same user push ours onto the second page of 100: it is still found, not posted again."""
+    happened = []
+
+    def decide(request):
+        path = request.url.path
+        if request.method == "POST" and path.endswith("/2/tweets") and not happened:
+            happened.append("lost")
+            return "lose"
+        if request.method == "GET" and "/2/users/" in path and path.endswith("/tweets") and happened == ["lost"]:
+            happened.append("busy")
+            owner = path.split("/2/users/")[1].split("/")[0]
+            SandboxObject.objects.bulk_create(
+                [SandboxObject(platform="x", kind="tweet", owner=owner, object_id=str(10 ** 17 + n),
+                               data={"text": f"another post {n}", "media_keys": []}) for n in range(150)])
+        return None
+
+    local.decide = decide
+    adapter, store = x(), Store()
+    outcome = publish_until_done(adapter, local.video, store)
+    assert posts() == [outcome.posted.id]
+    timeline = [r for r in local.requests if r.method == "GET" and r.url.path.endswith("/tweets")
+                and "/2/users/" in r.url.path]
+    # Newest first: the first page ends with the 100th newest of the others, and the next page starts after it.
+    assert [r.url.params.get("pagination_token") for r in timeline] == [None, str(10 ** 17 + 50)]
+    assert f"post {outcome.posted.id} carries our media" in store.evidence[-1]["answer"]
+    # A token the timeline never gave is refused, naming the parameter.
+    owner = timeline[0].url.path.split("/2/users/")[1].split("/")[0]
+    with pytest.raises(PermanentError, match="pagination_token"):
+        adapter.call("GET", f"2/users/{owner}/tweets", params={"max_results": "10", "pagination_token": "nope"})
+
+
+@local_db
 def test_a_duplicate_refusal_on_the_repeat_goes_to_a_person(local, monkeypatch):
     """X refuses the repeat as duplicate content while the timeline does not show our post: unprovable."""
     adapter, store = x(), Store()
@@ -248,7 +282,10 @@ def test_metrics_100_ids_per_call_missing_is_none_deleted_is_gone(local):
 
 
 @local_db
-def test_random_faults_in_every_run_make_exactly_one_post_each(local):
+def test_random_faults_in_every_run_make_exactly_one_post_each(local, settings):
+    # One user posting LOST_ANSWER_RUNS times within 15 minutes: beyond X's per-endpoint windows, on purpose.
+    settings.SANDBOX_X_RATE_LIMITS = {endpoint: max(limit, 20 * LOST_ANSWER_RUNS)
+                                      for endpoint, limit in x_sandbox.RATE_LIMITS.items()}
     adapter, rng, lost = x(segment_bytes=4096), random.Random(11), 0
     local.decide = lambda request: (lambda roll: "lose" if roll < 0.12 else "drop" if roll < 0.2 else None)(
         rng.random())

@@ -161,8 +161,8 @@ def test_a_lost_answer_at_any_point_never_makes_two_videos(youtube, publication_
     """LOST_ANSWER_RUNS runs (100; 1,000 in `make chaos`), each losing one answer (or one request) at a
     random point of the whole flow."""
     settings.YOUTUBE_UPLOAD_CHUNK_BYTES = 256 * 1024
-    # A hundred uploads and their retries in one "day", through one token.
-    settings.YOUTUBE_QUOTA_INSERTS_PER_DAY = settings.SANDBOX_YOUTUBE_UPLOADS_PER_DAY = 1000
+    # Every run's upload and its retries in one "day", through one token.
+    settings.YOUTUBE_QUOTA_INSERTS_PER_DAY = settings.SANDBOX_YOUTUBE_UPLOADS_PER_DAY = 10 * LOST_ANSWER_RUNS
     rng = random.Random(9)
     lost_last_chunk = 0
     for run in range(LOST_ANSWER_RUNS):

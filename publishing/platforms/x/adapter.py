@@ -42,6 +42,7 @@ from . import errors
 
 SEGMENT_BYTES = 4 * 1024 * 1024  # under the documented 5 MB per APPEND
 TIMELINE_PAGE = 100
+TIMELINE_PAGES = 20  # at most 2,000 posts since the lost call are read before a person is asked
 
 
 class DuplicateContent(PermanentError):
@@ -176,27 +177,32 @@ class X(Adapter):
             user_id = str(self.call("GET", "2/users/me").json()["data"]["id"])
             handles.save(user_id=user_id)
         sent = float(handles.get("tweet_sent_at") or 0)
-        # Only the posts made since a minute before our call can be ours: a window this account fills
-        # with fewer than a page of posts, unless it posts a hundred times a minute.
+        # Only the posts made since a minute before our call can be ours: read newest first, page by page,
+        # until our media key turns up or the pages end.
         since = datetime.fromtimestamp(max(sent - 60, 0), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        body = self.call("GET", f"2/users/{user_id}/tweets", params={
-            "max_results": str(TIMELINE_PAGE), "start_time": since, "expansions": "attachments.media_keys",
-            "tweet.fields": "attachments,created_at"}).json()
-        posts = body.get("data", [])
-        key = handles.get("media_key")
-        for post in posts:
-            if key and key in (post.get("attachments") or {}).get("media_keys", []):
-                handles.note(f"GET 2/users/{user_id}/tweets", f"post {post['id']} carries our media {key}")
-                handles.save(tweet_id=str(post["id"]))
-                return str(post["id"])
-        if len(posts) < TIMELINE_PAGE:
-            handles.note(f"GET 2/users/{user_id}/tweets", f"none of the {len(posts)} posts since {since} carries "
-                                                         f"media {key}: no post was made")
-            handles.save(tweet_sent_at=None)
-            return None
-        handles.note(f"GET 2/users/{user_id}/tweets", f"{len(posts)} posts since {since}, none with media {key}, "
-                                                     "and there may be more; cannot tell whether ours was made")
-        raise GiveUp(f"cannot tell whether the lost post was made: more than {TIMELINE_PAGE} posts since {since}")
+        params = {"max_results": str(TIMELINE_PAGE), "start_time": since, "expansions": "attachments.media_keys",
+                  "tweet.fields": "attachments,created_at"}
+        key, seen = handles.get("media_key"), 0
+        # "Pagination" (docs.x.com): pages go on while `meta.next_token` is given, as `pagination_token`.
+        for _ in range(TIMELINE_PAGES):
+            body = self.call("GET", f"2/users/{user_id}/tweets", params=params).json()
+            posts = body.get("data", [])
+            seen += len(posts)
+            for post in posts:
+                if key and key in (post.get("attachments") or {}).get("media_keys", []):
+                    handles.note(f"GET 2/users/{user_id}/tweets", f"post {post['id']} carries our media {key}")
+                    handles.save(tweet_id=str(post["id"]))
+                    return str(post["id"])
+            next_token = (body.get("meta") or {}).get("next_token")
+            if not next_token:
+                handles.note(f"GET 2/users/{user_id}/tweets", f"none of the {seen} posts since {since} carries "
+                                                             f"media {key}: no post was made")
+                handles.save(tweet_sent_at=None)
+                return None
+            params = {**params, "pagination_token": next_token}
+        handles.note(f"GET 2/users/{user_id}/tweets", f"{seen} posts since {since}, none with media {key}, "
+                                                     "and there are more; cannot tell whether ours was made")
+        raise GiveUp(f"cannot tell whether the lost post was made: more than {seen} posts since {since}")
 
     def status(self, remote_id, handles):
         # A post is live in the answer to its creation.

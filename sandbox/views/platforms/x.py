@@ -16,7 +16,8 @@ Follows the X API v2 documentation:
   same text by the same user is refused with 403 ("duplicate content"). `DELETE /2/tweets/{id}`.
 - "Users lookup" (`GET /2/users/me`) and "User Posts timeline" (`GET /2/users/{id}/tweets` with
   `expansions=attachments.media_keys`, `tweet.fields`, `start_time`, `max_results` 5-100, newest first, with
-  `includes.media` and `meta` `{result_count, newest_id, oldest_id}`).
+  `includes.media` and `meta` `{result_count, newest_id, oldest_id, next_token}`; "Pagination": a
+  `next_token` in `meta` means more posts, fetched with `pagination_token`, and is absent on the last page).
 - "Posts lookup": `GET /2/tweets?ids=…` (at most 100 ids) with `tweet.fields=public_metrics`
   answers `public_metrics` {retweet_count, reply_count, like_count, quote_count, bookmark_count,
   impression_count}; ids that no longer exist come back in `errors` as "Not Found Error".
@@ -38,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import Q
 from django.http import JsonResponse
 from django.urls import re_path, reverse
 from django.utils import timezone
@@ -533,12 +535,22 @@ def user_tweets(request, user_id: str):
         except ValueError:
             return invalid("start_time", "`start_time` must be an ISO 8601 time such as 2026-01-01T00:00:00Z.", headers)
         rows = rows.filter(created_at__gte=since)
-    rows = list(rows.order_by("-created_at", "-id")[:max_results])
+    token = request.GET.get("pagination_token")
+    if token:
+        # Opaque to the client: here, the last post of the previous page; the page goes on after it.
+        after = SandboxObject.objects.filter(platform=TARGET, kind="tweet", owner=user_id, object_id=token).first()
+        if after is None:
+            return invalid("pagination_token", "`pagination_token` is not a token from a previous page.", headers)
+        rows = rows.filter(Q(created_at__lt=after.created_at) | Q(created_at=after.created_at, id__lt=after.id))
+    rows = list(rows.order_by("-created_at", "-id")[:max_results + 1])
+    more, rows = len(rows) > max_results, rows[:max_results]
     fields = _fields(request)
     body: dict = {"meta": {"result_count": len(rows)}}
     if rows:
         body["data"] = [_tweet_json(t, fields) for t in rows]
         body["meta"].update(newest_id=rows[0].object_id, oldest_id=rows[-1].object_id)
+        if more:
+            body["meta"]["next_token"] = rows[-1].object_id
         keys = [k for t in rows for k in t.data.get("media_keys", [])]
         if keys and "attachments" in fields:
             body["includes"] = {"media": [{"media_key": k, "type": "video"} for k in keys]}
