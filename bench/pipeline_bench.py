@@ -49,6 +49,11 @@ def configure(var_dir: str, port: int, processing: float = 0.0):
         "SANDBOX_PROCESSING_SECONDS": str(processing),
         "PHANTOMS_METRIC_OFFSETS": "",
         **{f"RATE_{p.upper()}_CALLS": "1000000" for p in platforms.names()},
+        # YouTube's daily quotas (100 uploads a day, at Phantoms and at the sandbox) would stop the
+        # bench at its 101st item: raised like the rate limits above, still counted on every upload.
+        "YOUTUBE_QUOTA_INSERTS_PER_DAY": "1000000",
+        "YOUTUBE_QUOTA_UNITS_PER_DAY": "100000000",
+        "SANDBOX_YOUTUBE_UPLOADS_PER_DAY": "1000000",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         "RQ_LOG_LEVEL": "WARNING",
     })

@@ -73,6 +73,10 @@ class Asset(FSMModelMixin, Leased):
     video = models.FileField(upload_to="assets/", blank=True)
     video_duration = models.FloatField(null=True, blank=True)
     video_sha256 = models.CharField(max_length=64, blank=True)
+    video_info = models.JSONField(
+        default=dict, blank=True,
+        help_text="The master as its render probed it (codecs, size, fps, pixel format, duration) and its sha256: "
+                  "publishing checks it against each platform's limits without probing the file again.")
     render_provider = models.CharField(max_length=40, blank=True)
     render_spec = models.JSONField(null=True, blank=True, help_text="Everything needed to render again.")
     render_progress = models.FloatField(default=0)

@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
@@ -30,15 +30,16 @@ def fan_out(asset: Asset, when: dict | None = None) -> int:
     what keeps two approvals from creating the same publication twice.
     """
     when = when or {}
-    channels = list(asset.channels.filter(is_active=True))
-    existing = {publication.channel_id: publication for publication in asset.publications.all()}
+    # The channels and the publication each already has, in one query.
+    existing = Publication.objects.filter(asset=asset, channel=OuterRef("pk"))
+    channels = list(asset.channels.filter(is_active=True).annotate(
+        publication_pk=Subquery(existing.values("pk")[:1]), publication_state=Subquery(existing.values("state")[:1])))
     for channel in channels:
-        publication = existing.get(channel.pk)
-        if publication is None:
+        if channel.publication_pk is None:
             publication = new_publication(asset, channel, when.get(channel.pk))
             publication.save(force_insert=True)
-        elif publication.state == Publication.State.PENDING:
-            enqueue_on_commit(get_stage("publish"), publication.pk)
+        elif channel.publication_state == Publication.State.PENDING:
+            enqueue_on_commit(get_stage("publish"), channel.publication_pk)
     return len(channels)
 
 

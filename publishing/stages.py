@@ -133,7 +133,8 @@ class PublishStage(PublicationStage):
     def video_for(self, publication, adapter) -> Path:
         """The platform's rendition of the master (publishing/renditions.py)."""
         master = Path(settings.MEDIA_ROOT) / publication.asset.video.name
-        return renditions.rendition_for(master, adapter.rendition, publication.channel.platform)
+        return renditions.rendition_for(master, adapter.rendition, publication.channel.platform,
+                                        meta=renditions.recorded_meta(publication.asset))
 
     def commit(self, publication, remote, ctx):
         publication.remote_id = remote.id

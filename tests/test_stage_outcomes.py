@@ -101,6 +101,10 @@ def test_a_second_render_ends_at_full_progress(sandbox, settings, tmp_path):
     asset.refresh_from_db()
     assert asset.state == Asset.State.AWAITING_REVIEW
     assert asset.render_progress == 1.0 and asset.render_spec["preset"] == settings.RENDER_PRESET
+    # What the render probed of its output, for publishing to read instead of probing the file again.
+    info = asset.video_info
+    assert info["sha256"] == asset.video_sha256 and info["name"] == asset.video.name
+    assert info["bytes"] == Path(asset.video.path).stat().st_size and info["pix_fmt"].startswith("yuv420p")
 
 
 def test_a_render_cancelled_while_it_runs_is_superseded(sandbox, settings, tmp_path, monkeypatch):

@@ -37,6 +37,7 @@ class MediaInfo:
     has_subtitle_stream: bool = False
     audio_sample_rate: int | None = None
     audio_channels: str | None = None
+    pix_fmt: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -150,6 +151,7 @@ _SIZE_RE = re.compile(r"(?<![\dx])(\d{2,5})x(\d{2,5})(?![\dx])")
 _FPS_RE = re.compile(r"([\d.]+)(k?)\s+fps")
 _TBR_RE = re.compile(r"([\d.]+)(k?)\s+tbr")
 _RATE_RE = re.compile(r"(\d+)\s+Hz")
+_FIELDS_RE = re.compile(r",\s*(?![^()]*\))")
 
 
 def _rate(match: re.Match | None) -> float | None:
@@ -180,6 +182,9 @@ def parse_probe_output(text: str) -> MediaInfo:
             if size:
                 fields["width"], fields["height"] = int(size.group(1)), int(size.group(2))
             fields["fps"] = _rate(_FPS_RE.search(desc)) or _rate(_TBR_RE.search(desc))
+            # The second field, commas inside parentheses kept: "yuv420p(tv, progressive)".
+            parts = _FIELDS_RE.split(desc)
+            fields["pix_fmt"] = parts[1].strip() if len(parts) > 1 else None
         elif kind == "Audio" and "audio_codec" not in fields:
             fields["audio_codec"] = codec
             rate = _RATE_RE.search(desc)

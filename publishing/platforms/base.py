@@ -6,6 +6,7 @@ metric read, its error and throttling mapping and its limits. The publish and po
 (`publishing/stages.py`) call only `copy`, `rendition`, `publish`, `status` and `read_metrics`.
 """
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ from publishing import selectors
 
 from . import base_url, credentials
 
+# How long an adapter reuses the token it read (connections refresh tokens minutes before they expire).
+TOKEN_REUSE_SECONDS = 60.0
 METRIC_NAMES = ("views", "likes", "comments", "shares", "saves", "watch_time_seconds", "impressions")
 
 
@@ -213,7 +216,15 @@ class Adapter:
 
     # --- HTTP: the token, the platform's error mapping
     def headers(self) -> dict:
-        return {"Authorization": f"Bearer {credentials.access_token(self.channel)}"}
+        return {"Authorization": f"Bearer {self.access_token()}"}
+
+    def access_token(self) -> str:
+        """The channel's token, read (and decrypted) once for the calls of one job: an adapter lives for
+        one stage run. Read again after TOKEN_REUSE_SECONDS (every refresh margin is longer) and after a 401."""
+        held = getattr(self, "_token", None)
+        if held is None or time.monotonic() - held[1] > TOKEN_REUSE_SECONDS:
+            held = self._token = (credentials.access_token(self.channel), time.monotonic())
+        return held[0]
 
     def call(self, method: str, url: str, *, irreversible: bool = False, headers: dict | None = None,
              accept: tuple[int, ...] = (), authorized: bool = True, **kwargs) -> httpx.Response:
@@ -235,6 +246,7 @@ class Adapter:
         """Map the platform's answer to a failure class: 401 to credentials, throttling to RateLimited
         (a deferral the breaker does not count), the rest by status code."""
         if response.status_code == 401:
+            self._token = None
             credentials.on_unauthorized(self.channel, provider_message(response))
         wait = self.throttled(response)
         if wait is not None:

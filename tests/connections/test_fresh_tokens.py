@@ -203,3 +203,27 @@ def test_the_platform_apis_refuse_an_expired_token_and_take_the_refreshed_one(oa
     assert httpx.get(url, headers={"Authorization": f"Bearer {old}"}).status_code == 401
     fresh = services.access_token(Channel.objects.get(pk=channel.pk))
     assert httpx.get(url, headers={"Authorization": f"Bearer {fresh}"}).status_code != 401
+
+
+def test_an_adapter_reads_the_token_once_for_a_job_s_calls_and_again_after_a_401(monkeypatch):
+    import httpx
+
+    from publishing.platforms import base, credentials
+    from publishing.platforms.youtube import YouTube
+
+    reads = []
+    monkeypatch.setattr(credentials, "access_token", lambda channel: reads.append(channel) or f"token-{len(reads)}")
+
+    def refreshed(channel, message=""):
+        raise NotReady("refreshed", retry_after=0)
+
+    monkeypatch.setattr(credentials, "on_unauthorized", refreshed)
+    adapter = YouTube(Channel(platform="youtube", account_id="a", team_id=1), base_url="http://platform.invalid")
+    assert adapter.headers() == adapter.headers() == {"Authorization": "Bearer token-1"}
+    assert len(reads) == 1
+    request = httpx.Request("GET", "http://platform.invalid/x")
+    with pytest.raises(NotReady):
+        adapter.check(httpx.Response(401, request=request, json={}), "youtube")
+    assert adapter.headers() == {"Authorization": "Bearer token-2"}  # a 401 drops the token read
+    monkeypatch.setattr(base, "TOKEN_REUSE_SECONDS", 0.0)
+    assert adapter.headers() == {"Authorization": "Bearer token-3"}  # and so does time

@@ -26,6 +26,7 @@ def test_probe_output_is_parsed():
     assert info.audio_codec == "aac"
     assert info.audio_sample_rate == 48000
     assert info.audio_channels == "stereo"
+    assert info.pix_fmt == "yuv420p(progressive)"
     assert info.has_subtitle_stream is True
 
 

@@ -2,11 +2,14 @@
 content hash), refuse what no encode can fix with a message naming the limit. Real ffmpeg, tiny media."""
 
 import subprocess
+from types import SimpleNamespace
 
 import imageio_ffmpeg
 import pytest
 
 from phantoms.resilience.errors import PermanentError
+from pipeline.media.ffmpeg import probe
+from publishing import renditions
 from publishing.platforms.base import RenditionSpec
 from publishing.renditions import media_info, rendition_for
 
@@ -56,3 +59,34 @@ def test_a_file_that_is_not_a_video_is_refused(media, tmp_path):
     junk.write_bytes(b"not a video")
     with pytest.raises(PermanentError, match="is not a readable video"):
         rendition_for(junk, SMALL, "youtube")
+
+
+def recorded(path, **changes):
+    """What the render stage records of its output (pipeline.stages.RenderStage.work), in publishing's shape."""
+    asset = SimpleNamespace(video_sha256="f" * 64, video=SimpleNamespace(name=f"assets/1/{path.name}"),
+                            video_info={**probe(path).to_dict(), "sha256": "f" * 64, "name": f"assets/1/{path.name}",
+                                        "bytes": path.stat().st_size, **changes})
+    return renditions.recorded_meta(asset)
+
+
+def test_the_render_s_record_of_the_master_spares_a_probe_and_says_the_same(media, monkeypatch):
+    fits, big = media("fits.mp4", size="180x320", rate=15), media("big.mp4", size="360x640", rate=30)
+    for master in (fits, big):
+        meta, probed = recorded(master), media_info(master)
+        assert {key: meta[key] for key in ("codec", "audio_codec", "pix_fmt", "size", "fps", "duration")} == {
+            key: probed.get(key) for key in ("codec", "audio_codec", "pix_fmt", "size", "fps", "duration")}
+    monkeypatch.setattr(renditions, "media_info", lambda path: pytest.fail("probed although the render recorded it"))
+    assert rendition_for(fits, SMALL, "youtube", meta=recorded(fits)) == fits
+    assert rendition_for(big, SMALL, "youtube", meta=recorded(big)).parent.name == "renditions"
+
+
+def test_a_record_of_another_file_is_not_trusted(media, monkeypatch):
+    master = media("fits.mp4", size="180x320", rate=15)
+    assert recorded(master, sha256="0" * 64) is None  # another take
+    assert recorded(master, name="assets/1/other.mp4") is None
+    assert recorded(master, pix_fmt=None) is None  # recorded before the pixel format was
+    probes = []
+    monkeypatch.setattr(renditions, "media_info", lambda path: probes.append(path) or {"codec": "hevc"})
+    with pytest.raises(PermanentError):  # the file's size differs from the record: probed, and refused
+        rendition_for(master, SMALL, "youtube", meta=recorded(master, bytes=1))
+    assert probes == [master]

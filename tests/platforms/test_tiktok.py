@@ -134,7 +134,7 @@ def test_a_video_tiktok_refuses_is_dead_lettered_with_its_fail_reason(tiktok, pu
     publication = publication_on("tiktok")
     publication.asset.video.save("not-a-video.mp4", ContentFile(b"this is not an mp4 file" * 100), save=True)
     # Past our own rendition check (which would refuse it first), to hear TikTok's reason.
-    monkeypatch.setattr("publishing.renditions.rendition_for", lambda master, spec, platform: master)
+    monkeypatch.setattr("publishing.renditions.rendition_for", lambda master, spec, platform, meta=None: master)
 
     assert settle(publication).state == Publication.State.FAILED
     letter = DeadLetter.objects.get(publication=publication)
