@@ -377,7 +377,7 @@ AUTO_APPROVE = env.bool("PHANTOMS_AUTO_APPROVE", default=False)
 BREAKER_DEFAULTS = {"fail_max": 5, "reset_timeout": 30, "success_threshold": 1}
 BREAKERS = {
     name: dict(BREAKER_DEFAULTS)
-    for name in ("openai", "tts", "pexels", "images", "render", *PLATFORM_NAMES, "metrics")
+    for name in ("openai", "tts", "pexels", "images", "render", *PLATFORM_NAMES)
 }
 for _name, _cfg in BREAKERS.items():
     for _key in _cfg:
