@@ -259,11 +259,11 @@ class RenderStage(AssetStage):
         shutil.move(partial, final)
         digest = hashlib.sha256(final.read_bytes()).hexdigest()
         final = content_addressed(final, digest)
-        result = {"path": final, "duration": info.duration, "sha256": digest}
-        if hasattr(info, "to_dict"):
-            # What the renderer probed of its output: publishing reads it instead of probing again.
-            result["info"] = {**info.to_dict(), "sha256": digest, "name": media_name(final),
-                              "bytes": final.stat().st_size}
+        # What the renderer probed of its output (every renderer returns MediaInfo): publishing reads it
+        # instead of probing again.
+        result = {"path": final, "duration": info.duration, "sha256": digest,
+                  "info": {**info.to_dict(), "sha256": digest, "name": media_name(final),
+                           "bytes": final.stat().st_size}}
         if spec.cover_at is not None:
             result["cover"], result["cover_at"] = self.cover(renderer, final, spec.cover_at, out_dir)
         return result
@@ -278,7 +278,7 @@ class RenderStage(AssetStage):
         asset.video.name = media_name(result["path"])
         asset.video_duration = result["duration"]
         asset.video_sha256 = result["sha256"]
-        asset.video_info = result.get("info") or {}
+        asset.video_info = result["info"]
         if result.get("cover"):
             asset.cover.name = media_name(result["cover"])
             asset.cover_timestamp = result["cover_at"]

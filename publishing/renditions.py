@@ -52,7 +52,7 @@ def recorded_meta(asset) -> dict | None:
         return None
     return {"codec": info["video_codec"], "audio_codec": info.get("audio_codec"), "pix_fmt": info["pix_fmt"],
             "size": (info["width"], info["height"]), "fps": info.get("fps") or 0,
-            "duration": info.get("duration") or 0, "bytes": info.get("bytes")}
+            "duration": info.get("duration") or 0, "bytes": info.get("bytes"), "sha256": info["sha256"]}
 
 
 def _sha256(path: Path) -> str:
@@ -90,7 +90,8 @@ def rendition_for(master: Path, spec: RenditionSpec, platform: str, meta: dict |
     """
     if not master.is_file():
         raise PermanentError(f"rendered video missing at {master}", provider=platform)
-    if meta is None or meta.get("bytes") != master.stat().st_size:
+    size = master.stat().st_size
+    if meta is None or meta.get("bytes") != size:
         meta = media_info(master)
     duration = float(meta.get("duration") or 0)
     if duration > spec.max_duration:
@@ -99,19 +100,19 @@ def rendition_for(master: Path, spec: RenditionSpec, platform: str, meta: dict |
     if duration < spec.min_duration:
         raise PermanentError(f"the video is {duration:.1f} s; {platform} needs at least {spec.min_duration:g} s "
                              "(min_duration)", provider=platform)
-    if not problems(meta, master.stat().st_size, spec):
+    if not problems(meta, size, spec):
         return master
     cache = Path(settings.MEDIA_ROOT) / "renditions"
     cache.mkdir(parents=True, exist_ok=True)
     key = hashlib.sha256(spec.key.encode()).hexdigest()[:16]
-    target = cache / f"{_sha256(master)}-{key}.mp4"
+    target = cache / f"{meta.get('sha256') or _sha256(master)}-{key}.mp4"
     if target.is_file():
         return target
     encode(master, target, spec)
-    size = target.stat().st_size
-    if size > spec.max_bytes:
+    encoded = target.stat().st_size
+    if encoded > spec.max_bytes:
         target.unlink()
-        raise PermanentError(f"the {platform} rendition is {size} bytes; {platform} takes at most {spec.max_bytes} "
+        raise PermanentError(f"the {platform} rendition is {encoded} bytes; {platform} takes at most {spec.max_bytes} "
                              "(max_bytes)", provider=platform)
     return target
 

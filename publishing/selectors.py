@@ -34,11 +34,15 @@ def _fallback(asset, platform: str) -> tuple[str, str, list[str]]:
     return title, caption, hashtags
 
 
-def override_for(asset, platform: str):
-    """The editor's PlatformCopy for `asset` on `platform`, or None (what every platform adapter applies)."""
-    if not asset.pk:
-        return None
-    return next((copy for copy in asset.platform_copies.all() if copy.platform == platform), None)
+def with_override(asset, platform: str, title: str, caption: str, hashtags: list[str]) -> tuple[str, str, list[str]]:
+    """(title, caption, hashtags) with the editor's PlatformCopy for `platform` laid over them, where there is one:
+    what the preview shows and what every platform adapter sends."""
+    override = next((copy for copy in asset.platform_copies.all() if copy.platform == platform), None) \
+        if asset.pk else None
+    if override is None:
+        return title, caption, hashtags
+    return (override.title or title, override.caption or caption,
+            list(override.hashtags) if override.hashtags is not None else hashtags)
 
 
 def platform_copy(asset, platform: str) -> tuple[str, str, list[str]]:
@@ -49,13 +53,7 @@ def platform_copy(asset, platform: str) -> tuple[str, str, list[str]]:
     platform expects. Platforms without a title field (TikTok, Instagram, X) still get the title
     here, for adapters that log or label with it.
     """
-    title, caption, hashtags = _fallback(asset, platform)
-    override = override_for(asset, platform)
-    if override is not None:
-        title = override.title or title
-        caption = override.caption or caption
-        hashtags = list(override.hashtags) if override.hashtags is not None else hashtags
-    return title, caption, hashtags
+    return with_override(asset, platform, *_fallback(asset, platform))
 
 
 def script_copy(asset, platform: str) -> tuple[str, str, list[str]]:

@@ -166,14 +166,9 @@ class Adapter:
     def copy(self, asset) -> Copy:
         script = asset.script or {}
         title = asset.title or script.get("title", "")
-        description = script.get("description", "")
-        hashtags = script.get("hashtags", [])
         # An editor's words for this platform (the asset page, "Per platform") win over the script's.
-        override = selectors.override_for(asset, self.provider)
-        if override is not None:
-            title = override.title or title
-            description = override.caption or description
-            hashtags = override.hashtags if override.hashtags is not None else hashtags
+        title, description, hashtags = selectors.with_override(
+            asset, self.provider, title, script.get("description", ""), script.get("hashtags", []))
         hashtags = [tag if tag.startswith("#") else f"#{tag}" for tag in hashtags]
         return self.shape_copy(Copy(title=self.fit(title, self.title_limit), description=description,
                                     hashtags=hashtags[: self.max_hashtags]))
