@@ -372,3 +372,9 @@ def test_cursor_pages_walk_the_table_without_a_count(api):
     assert seen == sorted(made, reverse=True)
     assert api.get("/api/assets/?cursor=&limit=0").status_code == 400
     assert api.get("/api/assets/?cursor=&limit=201").status_code == 400
+
+
+def test_a_cursor_the_list_never_gave_is_a_400_naming_it(api):
+    response = api.get("/api/assets/?cursor=not-a-cursor")
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["cursor"]
