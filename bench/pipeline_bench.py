@@ -9,21 +9,21 @@ job follows, as with X; `--platform-processing 0.001` adds the poll job (five jo
 the chain's five, the production shape). Both sides are warmed before round 1, bare and pipeline
 runs alternate for a few rounds; prints items/s for both each round and the median ratio against
 P1's target for the shape (PostgreSQL with the poll job >= 0.5, the embedded default >= 0.65).
-The temporary folder is removed at the end; `--strict` exits non-zero when the target is missed.
+The temporary folder and scratch database are removed at the end (bench.workspace); `--strict` exits
+non-zero when the target is missed.
 """
 
 import argparse
 import os
-import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from bench.workspace import workspace
 from publishing import platforms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,11 +36,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def configure(var_dir: str, port: int, processing: float = 0.0):
+def configure(port: int, processing: float = 0.0):
+    """Settings for the run; the folder and database come from bench.workspace."""
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "phantoms.settings",
-        "PHANTOMS_VAR_DIR": var_dir,
-        "MEDIA_ROOT": str(Path(var_dir) / "media"),
         "PHANTOMS_SANDBOX": "1",
         "PHANTOMS_SANDBOX_URL": f"http://127.0.0.1:{port}",
         "PHANTOMS_AUTO_APPROVE": "1",
@@ -57,8 +56,6 @@ def configure(var_dir: str, port: int, processing: float = 0.0):
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         "RQ_LOG_LEVEL": "WARNING",
     })
-    if "DATABASE_URL" not in os.environ:
-        os.environ["DATABASE_URL"] = f"sqlite:///{Path(var_dir) / 'bench.sqlite3'}"
     import django
 
     django.setup()
@@ -145,11 +142,15 @@ def main():
                              "a poll job (which finds it live once the time has passed)")
     parser.add_argument("--strict", action="store_true", help="exit non-zero when the target is missed")
     args = parser.parse_args()
-    # A timeout or Ctrl-C still removes the temporary folder (finally blocks run on SystemExit).
+    # A timeout or Ctrl-C still removes the temporary folder and database (finally blocks run on SystemExit).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    var_dir = tempfile.mkdtemp(prefix="phantoms-bench-")
+    with workspace("phantoms-bench-"):
+        return run(args)
+
+
+def run(args) -> None:
     port = free_port()
-    configure(var_dir, port, args.platform_processing)
+    configure(port, args.platform_processing)
 
     from django.conf import settings
     from django.core.management import call_command
@@ -193,7 +194,6 @@ def main():
     finally:
         server.terminate()
         server.wait(10)
-        shutil.rmtree(var_dir, ignore_errors=True)
     median = statistics.median(ratios)
     poll = args.platform_processing > 0
     target = 0.5 if database == "postgresql" else 0.65

@@ -70,10 +70,13 @@ def _authorized(request):
                             "Authorization")
 
 
-def _video_resource(post: SandboxPost, upload: SandboxUpload | None, parts: set[str]) -> dict:
+def _video_resource(post: SandboxPost, upload: SandboxUpload | None, parts: set[str], *,
+                    as_accepted: bool = False) -> dict:
+    """The video resource; `as_accepted` describes it as the upload that made it left it (videos.insert
+    answers `uploaded` while processing runs), however little processing time the sandbox is given."""
     meta = upload.meta if upload else {}
     snippet, status = meta.get("snippet", {}), meta.get("status", {})
-    processed = post.current_status() == SandboxPost.PUBLISHED
+    processed = (post.status if as_accepted else post.current_status()) == SandboxPost.PUBLISHED
     resource = {"kind": "youtube#video", "etag": post.sha256[:27], "id": post.remote_id}
     if "snippet" in parts:
         resource["snippet"] = {"publishedAt": post.accepted_at.isoformat().replace("+00:00", "Z"),
@@ -183,8 +186,9 @@ def _resume_incomplete(upload: SandboxUpload) -> HttpResponse:
     return response
 
 
-def _done(upload: SandboxUpload, status: int = 200) -> JsonResponse:
-    return JsonResponse(_video_resource(upload.post, upload, {"snippet", "status"}), status=status)
+def _done(upload: SandboxUpload, status: int = 200, *, as_accepted: bool = False) -> JsonResponse:
+    return JsonResponse(_video_resource(upload.post, upload, {"snippet", "status"}, as_accepted=as_accepted),
+                        status=status)
 
 
 def _put(request, platform: str, token: str):
@@ -244,7 +248,7 @@ def _put(request, platform: str, token: str):
         return post
 
     faulted, _ = common.irreversible(platform, request, create)
-    return faulted or _done(upload, status=201)
+    return faulted or _done(upload, status=201, as_accepted=True)
 
 
 @csrf_exempt
