@@ -101,8 +101,13 @@ class PublishStage(PublicationStage):
     # `next_run_at` like any other, so a flushed Redis loses no scheduled post (publishing.scheduling).
     states = (Publication.State.SCHEDULED, Publication.State.PENDING, Publication.State.UPLOADING)
 
+    # What an upload never reads of its asset: the render's recipe and the voice's timings are the
+    # largest columns of a row (tens of KB in production), read here for every publication.
+    UNREAD_ASSET_FIELDS = ("asset__render_spec", "asset__word_timings", "asset__visuals", "asset__usage")
+
     def load(self, claimed):
-        return self.model.objects.select_related("asset", "channel").get(pk=claimed.pk)
+        return (self.model.objects.select_related("asset", "channel").defer(*self.UNREAD_ASSET_FIELDS)
+                .get(pk=claimed.pk))
 
     def work(self, publication, ctx: Context):
         early = not_due_for(publication)

@@ -59,6 +59,21 @@ def test_a_video_is_uploaded_with_exactly_the_documented_requests(youtube, publi
     assert quota.used(quota.INSERTS) == 1 and quota.used(quota.UNITS) == 1
 
 
+def test_the_upload_answers_uploaded_however_short_processing_is(youtube, publication_on, settings):
+    # videos.insert returns the video as it was accepted (`uploaded`); only a later videos.list can
+    # say `processed`. Even a processing time that has passed before the answer is written leaves a
+    # poll to do, as on YouTube.
+    settings.SANDBOX_PROCESSING_SECONDS = 0.000001
+    publication = publication_on("youtube")
+
+    assert step(publication) == "succeeded"
+    publication.refresh_from_db()
+    assert publication.state == Publication.State.PROCESSING
+    assert step(publication) == "succeeded"
+    publication.refresh_from_db()
+    assert publication.state == Publication.State.PUBLISHED
+
+
 def test_an_upload_dropped_halfway_resumes_from_the_range_youtube_kept(youtube, publication_on, settings):
     settings.YOUTUBE_UPLOAD_CHUNK_BYTES = 256 * 1024
     publication = publication_on("youtube")
