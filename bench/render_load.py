@@ -19,16 +19,16 @@ batch <= 1.2x one render.
 
 import argparse
 import os
-import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+
+from bench.workspace import workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_LATE = 0.10
@@ -41,11 +41,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def configure(var_dir: str, port: int, seconds: float, lost_callbacks: str) -> dict:
+def configure(port: int, seconds: float, lost_callbacks: str) -> dict:
+    """Settings for the run; the folder and database come from bench.workspace."""
     env = {
         "DJANGO_SETTINGS_MODULE": "phantoms.settings",
-        "PHANTOMS_VAR_DIR": var_dir,
-        "MEDIA_ROOT": str(Path(var_dir) / "media"),
         "PHANTOMS_SANDBOX": "1",
         "PHANTOMS_SANDBOX_URL": f"http://127.0.0.1:{port}",
         "SANDBOX_RENDER_SECONDS": str(seconds),
@@ -54,8 +53,6 @@ def configure(var_dir: str, port: int, seconds: float, lost_callbacks: str) -> d
         "RQ_LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)
-    if "DATABASE_URL" not in os.environ:
-        os.environ["DATABASE_URL"] = f"sqlite:///{Path(var_dir) / 'bench.sqlite3'}"
     import django
 
     django.setup()
@@ -128,11 +125,15 @@ def main():
     parser.add_argument("--strict", action="store_true", help="exit non-zero when a target is missed")
     parser.add_argument("--logs", default="", help="a folder for the workers' logs (default: none kept)")
     args = parser.parse_args()
-    # A timeout or Ctrl-C still removes the temporary folder (finally blocks run on SystemExit).
+    # A timeout or Ctrl-C still removes the temporary folder and database (finally blocks run on SystemExit).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    var_dir = tempfile.mkdtemp(prefix="phantoms-render-load-")
+    with workspace("phantoms-render-load-"):
+        run(args)
+
+
+def run(args) -> None:
     port = free_port()
-    env = configure(var_dir, port, args.seconds, f"http://127.0.0.1:{free_port()}")
+    env = configure(port, args.seconds, f"http://127.0.0.1:{free_port()}")
     processes = []
     try:
         from django.conf import settings
@@ -192,7 +193,6 @@ def main():
                     os.killpg(process.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-        shutil.rmtree(var_dir, ignore_errors=True)
     if args.strict and missed:
         sys.exit(1)
 
