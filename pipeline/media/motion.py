@@ -127,7 +127,8 @@ def source_graph(plan: MotionPlan, *, width: int, height: int, fps: int = 30) ->
 
     Every per-pixel filter (noise, wave maths, gradients, blend, the palette ramp, the vignette) runs
     at the style's small working size; the graph ends with one bicubic scale to width x height that
-    also converts to yuv420p.
+    also converts to yuv420p. Bokeh instead colours its still field once and crops and vignettes at
+    width x height (see there).
     """
     seed = plan.seed
     colour = ramp(plan.palette)
