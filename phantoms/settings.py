@@ -472,6 +472,8 @@ SIGNED_MEDIA_MAX_AGE = env.int("PHANTOMS_SIGNED_MEDIA_MAX_AGE", default=6 * 3600
 VISUALS_THEME = env.str("VISUALS_THEME", default="dusk")
 # Offline motion backgrounds are generated at this size and scaled up by the render: they are soft by design.
 VISUALS_OFFLINE_SIZE = env.str("VISUALS_OFFLINE_SIZE", default="360x640")
+# How many of an asset's offline clips are drawn at once (each is one ffmpeg whose filters use one core).
+VISUALS_OFFLINE_PARALLEL = env.int("VISUALS_OFFLINE_PARALLEL", default=2)
 # Pexels: the smallest portrait file at least this tall is downloaded (HD is plenty for a phone).
 PEXELS_MIN_HEIGHT = env.int("PEXELS_MIN_HEIGHT", default=1280)
 PEXELS_TIMEOUT = env.float("PEXELS_TIMEOUT", default=10.0)

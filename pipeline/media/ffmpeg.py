@@ -26,6 +26,11 @@ _STDERR_TAIL_LINES = 12
 _PROGRESS_PERIOD = "0.25"
 
 
+class Cancelled(TransientError):
+    """ffmpeg was stopped (or never started) because its caller gave up on it: another part of the
+    same job failed or the job is being stopped. Says nothing about the inputs."""
+
+
 @dataclass(frozen=True)
 class MediaInfo:
     duration: float
@@ -79,13 +84,19 @@ def run_ffmpeg(
     progress: Callable[[float], None] | None = None,
     duration: float | None = None,
     cwd: str | os.PathLike | None = None,
+    cancel: threading.Event | None = None,
 ) -> None:
     """Run ffmpeg with `args` (everything after the binary name, inputs and outputs included).
 
     `progress` receives fractions in 0..1 computed from ffmpeg's `out_time_ms` against
     `duration` (the expected output length); without a duration it is only called with 1.0 at
     the end. The fractions never decrease.
+
+    `cancel`, when set (by another thread), kills ffmpeg at its next progress report (at most a
+    quarter of a second) and raises Cancelled; a run asked to start after it is set never starts.
     """
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("ffmpeg not started: cancelled", provider=PROVIDER)
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
            "-progress", "pipe:1", "-stats_period", _PROGRESS_PERIOD, "-nostats", *(os.fspath(a) for a in args)]
     # stderr goes to a file rather than a pipe so a chatty ffmpeg can never block on a full pipe
@@ -110,6 +121,9 @@ def run_ffmpeg(
         try:
             assert proc.stdout is not None
             for raw in proc.stdout:
+                if cancel is not None and cancel.is_set():
+                    proc.kill()
+                    break
                 key, _, value = raw.decode("utf-8", "replace").strip().partition("=")
                 if progress is None:
                     continue
@@ -133,6 +147,8 @@ def run_ffmpeg(
         stderr_file.seek(0)
         stderr = stderr_file.read().decode("utf-8", "replace")
 
+    if cancel is not None and cancel.is_set() and returncode != 0:
+        raise Cancelled("ffmpeg stopped: cancelled", provider=PROVIDER)
     if timed_out.is_set():
         raise TransientError(
             f"ffmpeg killed after {time.monotonic() - started:.0f} s (timeout {timeout:g} s)",
