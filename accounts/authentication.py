@@ -3,6 +3,7 @@
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from accounts import scoping
 from accounts.models import IntegrationToken
 from accounts.services.tokens import note_use
 
@@ -35,6 +36,8 @@ class IntegrationTokenAuthentication(authentication.BaseAuthentication):
         if not token.principal.is_active:
             raise exceptions.AuthenticationFailed("Authorization: the token is revoked")
         note_use(token)
+        # Its permissions and teams in one query, read now for this request alone.
+        scoping.preload(token.principal)
         return token.principal, token
 
     def authenticate_header(self, request):

@@ -30,6 +30,41 @@ def team_ids(user) -> set[int] | None:
     return cached
 
 
+def preload(user) -> None:
+    """Read `user`'s permissions (direct and through groups) and teams in one query, and keep them on
+    the user where Django's ModelBackend and `team_ids` look first (`_user_perm_cache`,
+    `_group_perm_cache`, `_perm_cache`, `_phantoms_team_ids`).
+
+    What would otherwise be three queries on a request's first permission and scoping checks. Read
+    per request, never kept across requests: a revoked token, a changed role or team take effect
+    on the next request as before. Superusers and inactive users are left to the usual way.
+    """
+    if not getattr(user, "is_active", False) or not getattr(user, "is_authenticated", False) or user.is_superuser:
+        return
+    from django.contrib.auth.models import Permission
+    from django.db.models import CharField, Value
+    from django.db.models.functions import Cast
+
+    from accounts.models import Team
+
+    def kind(name):
+        return Value(name, output_field=CharField())
+
+    direct = (Permission.objects.filter(user=user).order_by()
+              .values_list(kind("user"), "content_type__app_label", "codename"))
+    grouped = (Permission.objects.filter(group__user=user).order_by()
+               .values_list(kind("group"), "content_type__app_label", "codename"))
+    teams = (Team.members.through.objects.filter(user=user).order_by()
+             .values_list(kind("team"), kind(""), Cast("team_id", CharField())))
+    found = {"user": set(), "group": set(), "team": set()}
+    for which, app_label, name in direct.union(grouped, teams, all=True):
+        found[which].add(int(name) if which == "team" else f"{app_label}.{name}")
+    user._user_perm_cache = found["user"]
+    user._group_perm_cache = found["group"]
+    user._perm_cache = found["user"] | found["group"]
+    user._phantoms_team_ids = found["team"]
+
+
 def visible(queryset: QuerySet, user) -> QuerySet:
     """`queryset` narrowed to the rows of `user`'s teams."""
     model = queryset.model

@@ -8,7 +8,7 @@ spec and word timings, plus `--working` assets in a working stage, and measures 
 
 - P7: `GET /api/assets/?limit=N` with an integration token (in-process client: the whole Django and
   DRF stack, authentication, throttling, the ETag) against a bare `values()` of the same page,
-  serialised with json, for N = 1, 50 and 200 (the page cap; 500 is refused with a 400 naming
+  serialised with json, for N = 1, 50 and 500 (the page cap; 501 is refused with a 400 naming
   `limit`); the p50 of each and their ratio (target <= 2). Also: a 304 for an unchanged list, a
   cursor page deep in the table, and bytes per asset in a page of 50.
 - Admin changelists of assets, attempts, transitions, publications and dead letters at that size:
@@ -18,6 +18,9 @@ spec and word timings, plus `--working` assets in a working stage, and measures 
   growing with the working rows).
 
 Both sides are warmed before timing; the rows it made are deleted at the end (`--keep` keeps them).
+On PostgreSQL the filled tables are vacuumed and analysed before measuring, as autovacuum does after
+a bulk insert in production (without it the planner has no statistics for the new rows and no
+index-only scan is possible until autovacuum comes by, or never where it is off).
 """
 
 import argparse
@@ -32,7 +35,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE_SIZES = (1, 50, 200)
+PAGE_SIZES = (1, 50, 500)
 TARGET_LIST_RATIO = 2.0
 TARGET_RECONCILE_MS = 100.0
 BENCH_BRIEF = "scale-bench"
@@ -107,7 +110,20 @@ def fill(assets: int, working: int):
         made = Asset.objects.bulk_create(batch)
         Asset.channels.through.objects.bulk_create(
             [Asset.channels.through(asset_id=a.pk, channel_id=channel.pk) for a in made])
+    vacuum(Asset, Asset.channels.through)
     return team
+
+
+def vacuum(*models):
+    """What autovacuum does after a bulk insert: statistics for the planner, the visibility map for
+    index-only scans. PostgreSQL only (SQLite has neither)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f'VACUUM (ANALYZE) "{model._meta.db_table}"')
 
 
 def list_api(team, runs: int) -> list[str]:
@@ -138,8 +154,9 @@ def list_api(team, runs: int) -> list[str]:
             body = api().content
         lines.append(f"  page of {size:>3}: API p50 {api_ms:6.2f} ms, bare values() {bare_ms:6.2f} ms, "
                      f"ratio {api_ms / bare_ms:4.1f} ({len(queries)} queries, {len(body) / size / 1024:.2f} KB/asset)")
-    refused = client.get("/api/assets/?limit=500")
-    lines.append(f"  page of 500: HTTP {refused.status_code} ({json.loads(refused.content)['error']['fields']})")
+    refused = client.get(f"/api/assets/?limit={max(PAGE_SIZES) + 1}")
+    lines.append(f"  page of {max(PAGE_SIZES) + 1}: HTTP {refused.status_code} "
+                 f"({json.loads(refused.content)['error']['fields']})")
     etag = client.get("/api/assets/?limit=50")["ETag"]
     not_modified = p50(lambda: client.get("/api/assets/?limit=50", HTTP_IF_NONE_MATCH=etag), runs)
     status = client.get("/api/assets/?limit=50", HTTP_IF_NONE_MATCH=etag).status_code

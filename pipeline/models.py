@@ -100,9 +100,12 @@ class Asset(FSMModelMixin, Leased):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        # The API's list: a team's assets, newest first (a page, its cursor) without sorting the table.
+        # The API's list: a team's assets, newest first (a page, its cursor) without sorting the table;
+        # carrying updated_at, the list's ETag aggregate (count, newest change, newest id) is an
+        # index-only scan on PostgreSQL instead of a read of every row (INCLUDE is ignored by SQLite).
         indexes = [due_index("pipeline_asset_due"),
-                   models.Index(fields=["team", "-created_at", "-id"], name="pipeline_asset_team_newest")]
+                   models.Index(fields=["team", "-created_at", "-id"], include=["updated_at"],
+                                name="pipeline_asset_team_list")]
         permissions = [("approve_asset", "Can approve assets awaiting review"),
                        ("reject_asset", "Can reject assets or send them back to scripting")]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core import signing
 
-from phantoms.signed_media import SALT, signed_url
+from phantoms.signed_media import SALT, PageSigner, signed_url
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +62,20 @@ def test_a_deleted_file_is_404(client, media):
     url = signed_url(media / "voice.wav", base="https://phantoms.test")
     (media / "voice.wav").unlink()
     assert client.get(path_of(url)).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["assets/7/voice.wav", "assets/7/a b%20c é.mp4", "assets/7/x;y=z&q?.mp4",
+                                  "assets/7/" + "ab" * 150 + ".mp4",  # long enough that the token is compressed
+                                  "assets/7/../7/voice.wav", "assets//7/voice.wav", "./assets/7/voice.wav"])
+@pytest.mark.parametrize("base", ["https://phantoms.test/", "https://phantoms.test", "/"])
+def test_a_page_signer_gives_the_links_signed_url_gives(media, monkeypatch, name, base):
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.0)
+    expected = signed_url(Path(media.parent.parent) / name, base=base)
+    assert PageSigner(base=base).url(name) == expected
+    assert PageSigner(base=base).url("") is None
+
+
+def test_a_page_signer_link_serves_its_file(client, media):
+    url = PageSigner(base="https://phantoms.test/").url("assets/7/voice.wav")
+    response = client.get(path_of(url))
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"RIFF voice"

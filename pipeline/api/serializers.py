@@ -8,7 +8,7 @@ from rest_framework import serializers
 from accounts import scoping
 from accounts.models import Team
 from phantoms.engine.api.serializers import StageAttemptSerializer, TransitionSerializer
-from phantoms.signed_media import signed_url
+from phantoms.signed_media import PageSigner, signed_url
 from pipeline.media.motion import THEMES
 from pipeline.models import Asset
 from pipeline.services.briefs import MAX_WORD_LENGTH, BriefError, validate_brief_text, validate_providers
@@ -48,7 +48,7 @@ class AssetSerializer(serializers.ModelSerializer):
 # The list's representation: what a table of assets shows, without the script, usage, visuals and
 # review notes (the detail has them, with attempts, transitions and publications). Read with
 # `values()` (pipeline.selectors.asset_list_page) and built here without model instances: the list
-# never loads render_spec or word_timings, and 200 rows cost about what reading them costs.
+# never loads render_spec or word_timings, and signs a page's links with one PageSigner.
 LIST_FIELDS = ["id", "team", "title", "brief", "channels", "target_duration_seconds", "state", "failed_stage",
                "attempts", "last_error", "video_url", "video_duration", "cover_url", "render_progress",
                "created_at", "updated_at"]
@@ -80,17 +80,13 @@ def signed_media_url(name: str, base: str) -> str | None:
 
 def list_rows(rows: list[dict], channels: dict[int, list[int]], request=None) -> list[dict]:
     """`values()` rows (pipeline.selectors.LIST_COLUMNS) in the list's representation."""
-    base = media_base(request)
-
-    def url(name):
-        return signed_media_url(name, base)
-
+    url = PageSigner(base=media_base(request)).url
     return [{
         "id": row["id"], "team": row["team_id"], "title": row["title"], "brief": row["brief"],
         "channels": channels.get(row["id"], []), "target_duration_seconds": row["target_duration_seconds"],
         "state": row["state"], "failed_stage": row["failed_stage"], "attempts": row["attempts"],
-        "last_error": row["last_error"], "video_url": url(row["video"]) if row["video"] else None,
-        "video_duration": row["video_duration"], "cover_url": url(row["cover"]) if row["cover"] else None,
+        "last_error": row["last_error"], "video_url": url(row["video"]),
+        "video_duration": row["video_duration"], "cover_url": url(row["cover"]),
         "render_progress": row["render_progress"], "created_at": _datetime(row["created_at"]),
         "updated_at": _datetime(row["updated_at"]),
     } for row in rows]

@@ -72,6 +72,28 @@ def test_a_revoked_token_is_refused_and_stays_revoked(db):
     assert AuditEvent.objects.filter(action="token_revoked", target_id=token.prefix).count() == 1
 
 
+def test_a_tokens_permissions_and_teams_are_read_once_a_request_and_never_kept(db):
+    """One query for the principal's permissions and teams (accounts.scoping.preload), read again on
+    every request: a changed role or team takes effect on the very next request."""
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    team, other = make_team("ours"), make_team("theirs")
+    api, token = token_client(team, role="viewer")
+    mine, theirs = make_asset(team=team), make_asset(team=other)
+    api.get("/api/assets/")  # the token's last use is written now, not in the count below
+    with CaptureQueriesContext(connection) as queries:
+        assert [row["id"] for row in api.get("/api/assets/").json()["results"]] == [mine.pk]
+    # the token with its principal; permissions and teams; the ETag aggregate; the page; its channels
+    assert len(queries) == 5, [q["sql"][:80] for q in queries.captured_queries]
+
+    other.members.add(token.principal)
+    assert {row["id"] for row in api.get("/api/assets/").json()["results"]} == {mine.pk, theirs.pk}
+    token.principal.groups.remove(Group.objects.get(name="viewer"))
+    assert api.get("/api/assets/").status_code == 403
+
+
 def test_an_expired_token_is_refused(db):
     team = make_team()
     api, token = token_client(team, expires_at=timezone.now() + timedelta(seconds=30))
