@@ -4,15 +4,18 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from phantoms.engine import queueing
 from phantoms.engine.models import StageAttempt
 from pipeline.models import Asset
-from pipeline.progress import asset_progress
+from pipeline.progress import asset_progress, list_progress
 from pipeline.stages import STAGES
-from tests.admin.factories import make_asset, make_staff
+from publishing.models import Publication
+from tests.admin.factories import make_asset, make_channel, make_publication, make_staff
 from tests.factories import make_team
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +101,68 @@ def test_the_page_and_list_partials_poll_while_an_asset_moves_and_stop_after(cli
     assert admin_client.get(reverse("admin:pipeline_asset_progress_list"), {"ids": str(resting.pk)}).status_code == 286
     bad = admin_client.get(reverse("admin:pipeline_asset_progress_list"), {"ids": "1,two"})
     assert bad.status_code == 400 and bad.content.decode().startswith("ids:")
+
+
+def moving_page(count: int) -> list[Asset]:
+    """`count` assets in every kind of motion: rendering with a running attempt, waiting on a
+    breaker, publishing with a processing publication that waits for its next poll."""
+    channel = make_channel("youtube", name=f"progress-{count}")
+    now = timezone.now()
+    assets = []
+    for n in range(count):
+        kind = n % 3
+        if kind == 0:
+            asset = make_asset(Asset.State.RENDERING, with_media=False)
+            StageAttempt.objects.create(asset=asset, stage="render", number=1, outcome=StageAttempt.Outcome.RUNNING,
+                                        started_at=now - timedelta(seconds=5))
+            queueing.enqueue(STAGES["render"], asset.pk)
+        elif kind == 1:
+            asset = make_asset(Asset.State.SCRIPTING, with_media=False)
+            Asset.objects.filter(pk=asset.pk).update(attempts=1, next_run_at=now + timedelta(seconds=30))
+            StageAttempt.objects.create(asset=asset, stage="script", number=1,
+                                        outcome=StageAttempt.Outcome.BREAKER_OPEN, error="breaker 'openai' is open",
+                                        finished_at=now)
+        else:
+            asset = make_asset(Asset.State.PUBLISHING, channels=[channel])
+            publication = make_publication(asset, channel)
+            Publication.objects.filter(pk=publication.pk).update(state=Publication.State.PROCESSING,
+                                                                 next_run_at=now + timedelta(seconds=20))
+            StageAttempt.objects.create(asset=asset, publication=publication, stage="poll", number=1,
+                                        outcome=StageAttempt.Outcome.NOT_READY, error="still processing",
+                                        finished_at=now)
+        assets.append(asset)
+    return assets
+
+
+def test_the_list_reads_progress_in_the_same_queries_for_three_rows_or_thirty(client):
+    history("render", 20)
+    client.force_login(make_staff(perms=["pipeline.view_asset"]))
+    counts = {}
+    for rows in (3, 30):
+        Asset.objects.all().delete()
+        assets = moving_page(rows)
+        with CaptureQueriesContext(connection) as changelist_queries:
+            page = client.get(reverse("admin:pipeline_asset_changelist"))
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert all(f'id="progress-{asset.pk}"' in html for asset in assets)
+        assert html.count("breaker open: breaker") == rows // 3 and html.count("queue #") >= rows // 3
+        with CaptureQueriesContext(connection) as partial_queries:
+            cells = client.get(reverse("admin:pipeline_asset_progress_list"),
+                               {"ids": ",".join(str(asset.pk) for asset in assets)})
+        assert cells.status_code == 200 and cells.content.decode().count("hx-swap-oob") == rows
+        counts[rows] = (len(changelist_queries), len(partial_queries))
+    assert counts[3] == counts[30], counts
+
+
+def test_progress_of_a_page_says_what_each_asset_alone_says():
+    history("render", 20)
+    assets = moving_page(6)
+    now = timezone.now()
+    together = list_progress(Asset.objects.filter(pk__in=[asset.pk for asset in assets]).order_by("pk"), now=now)
+    alone = [asset_progress(Asset.objects.get(pk=asset.pk), now=now) for asset in assets]
+    keys = ("stage", "moving", "running", "queue", "position", "waiting_until", "retry", "wait", "eta")
+    assert [{key: p.get(key) for key in keys} for p in together] == [{key: p.get(key) for key in keys} for p in alone]
+    assert [[(e["state"], e.get("wait")) for e in p["publications"]] for p in together] == \
+           [[(e["state"], e.get("wait")) for e in p["publications"]] for p in alone]
+    assert any(p.get("position") for p in together) and any(p.get("wait") for p in together)
