@@ -23,6 +23,16 @@ def tight(settings):
     forget_breakers()
 
 
+@pytest.fixture
+def steady(settings):
+    """Like `tight`, but open long enough to be seen open: pybreaker keeps `opened_at` in whole seconds,
+    so a breaker opened late in a second may probe within milliseconds of a one-second timeout."""
+    settings.BREAKERS = {**settings.BREAKERS, "youtube": {"fail_max": 3, "reset_timeout": 5, "success_threshold": 1}}
+    forget_breakers()
+    yield get_breaker("youtube")
+    forget_breakers()
+
+
 def fail_with(exc):
     def call():
         raise exc
@@ -40,7 +50,8 @@ def test_permanent_errors_and_rate_limits_do_not_trip(tight):
     assert tight.status().fail_counter == 0
 
 
-def test_transient_errors_trip_it_and_the_change_is_recorded(tight):
+def test_transient_errors_trip_it_and_the_change_is_recorded(steady):
+    tight = steady
     for _ in range(3):
         with pytest.raises(TransientError):
             tight.call(fail_with(TransientError("503")))
@@ -51,11 +62,12 @@ def test_transient_errors_trip_it_and_the_change_is_recorded(tight):
     calls = []
     with pytest.raises(BreakerOpen) as info:
         tight.call(lambda: calls.append(1))
-    assert calls == [] and 0 < info.value.retry_after <= 1.0
+    assert calls == [] and 3 < info.value.retry_after <= 5.0
     assert tight.status().rejected_calls == 1
 
 
-def test_state_is_shared_between_processes_views(tight):
+def test_state_is_shared_between_processes_views(steady):
+    tight = steady
     other = Breaker("youtube")  # a second process's view of the same breaker
     for _ in range(3):
         with pytest.raises(TransientError):
