@@ -5,19 +5,13 @@ A link names one file under MEDIA_ROOT and carries Django's timestamped signatur
 after SIGNED_MEDIA_MAX_AGE seconds. Only files under MEDIA_ROOT are ever served.
 """
 
-import hashlib
-import hmac
-import json
 import os
-import time
-import zlib
 from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
-from django.utils.encoding import force_bytes
 from django.utils.http import RFC3986_SUBDELIMS
 
 SALT = "phantoms.signed-media"
@@ -50,12 +44,12 @@ class PageSigner:
     """Signed links for many stored media names at once (a page of the API's list), the same links
     `signed_url` gives.
 
-    The media root, the link's URL pattern and the signing key are prepared once, so each link costs
-    its HMAC: `signed_url` resolves the path on disk twice (symlinks, `..`) and reverses the URL
-    for every file, which made 500 links a quarter of a list request. A stored name that is a
-    plain relative path ("assets/12/video.mp4": no empty, "." or ".." part, not absolute) is signed
-    as it is; any other name takes `signed_url`'s way. Serving (`resolve`) still resolves the path
-    and refuses anything outside MEDIA_ROOT, whichever way the link was made.
+    The link's URL pattern is reversed once, and a stored name that is a plain relative path
+    ("assets/12/video.mp4": no empty, "." or ".." part, not absolute) is signed as it is:
+    `signed_url` resolves the path on disk twice (symlinks, `..`) and reverses the URL for every
+    file, which made 500 links a quarter of a list request. Any other name takes `signed_url`'s way.
+    Serving (`resolve`) still resolves the path and refuses anything outside MEDIA_ROOT, whichever
+    way the link was made.
     """
 
     _TOKEN, _FILE = "token0", "file0"  # placeholders the URL pattern accepts and quoting leaves alone
@@ -63,17 +57,6 @@ class PageSigner:
     def __init__(self, *, base: str):
         self.base = base
         self.root = Path(settings.MEDIA_ROOT)
-        signer = signing.TimestampSigner(salt=SALT)
-        # What signing.dumps(name, salt=SALT, compress=True) does for each name, with the parts that do
-        # not depend on the name done once: the HMAC key Django derives from SECRET_KEY and the salt
-        # (django.utils.crypto.salted_hmac), and the timestamp (one per page, to the second).
-        hasher = getattr(hashlib, signer.algorithm)
-        key = hasher(force_bytes(signer.salt + "signer") + force_bytes(signer.key)).digest()
-        self.mac = hmac.new(key, digestmod=hasher)
-        self.suffix = signer.sep + signing.b62_encode(int(time.time()))
-        self.sep = signer.sep
-        # signing.JSONSerializer's output (json.dumps with these separators), without an encoder per name.
-        self.encode = json.JSONEncoder(separators=(",", ":")).encode
         pattern = base.rstrip("/") + reverse("signed-media", args=[self._TOKEN, self._FILE])
         self.head, rest = pattern.split(self._TOKEN, 1)
         self.middle, self.tail = rest.split(self._FILE, 1)
@@ -83,22 +66,13 @@ class PageSigner:
         return (not name.startswith("/") and "\\" not in name and "\x00" not in name
                 and all(part not in ("", ".", "..") for part in name.split("/")))
 
-    def _token(self, name: str) -> str:
-        data = self.encode(name).encode("latin-1")
-        compressed = zlib.compress(data)
-        value = (("." + signing.b64_encode(compressed).decode()) if len(compressed) < len(data) - 1
-                 else signing.b64_encode(data).decode()) + self.suffix
-        mac = self.mac.copy()
-        mac.update(value.encode())
-        return value + self.sep + signing.b64_encode(mac.digest()).decode()
-
     def url(self, name: str) -> str | None:
         """A link to the file stored as `name` (relative to MEDIA_ROOT), or None for no file."""
         if not name:
             return None
         if not self._plain(name):
             return signed_url(self.root / name, base=self.base)
-        token = self._token(name)
+        token = signing.dumps(name, salt=SALT, compress=True)
         filename = quote(name.rsplit("/", 1)[-1])
         # As reverse() quotes a link's arguments (RFC 3986 pchar), so the link is the same string; the
         # token (URL-safe base64, ":" and ".") has nothing to quote.

@@ -62,11 +62,6 @@ def queue_positions(jobs: list[tuple[str, str]]) -> dict[tuple[str, str], int | 
     return {job: None if index is None else index + 1 for job, index in zip(jobs, indexes, strict=True)}
 
 
-def queue_position(queue_name: str, job_id: str) -> int | None:
-    """1 for the next job a worker takes from that queue; None when the job is not waiting in it."""
-    return queue_positions([(queue_name, job_id)]).get((queue_name, job_id))
-
-
 def _queue_of(stage_name: str) -> str | None:
     try:
         return get_stage(stage_name).queue
