@@ -34,7 +34,7 @@ from phantoms.encryption import Secret
 from phantoms.engine.queueing import enqueue_on_commit
 from phantoms.engine.registry import get_stage
 from phantoms.redis import get_redis
-from phantoms.resilience.errors import NotReady, PermanentError
+from phantoms.resilience.errors import NotReady, PermanentError, ProviderError
 from publishing.models import Channel, Publication
 from publishing.services import save_channel
 
@@ -324,6 +324,68 @@ def mark_needs_reauth(connection_id: int, *, reason: str, generation: int | None
     if changed:
         logger.warning("connection %s needs reconnecting: %s", connection_id, reason[:200])
     return bool(changed)
+
+
+# --- keeping idle connections alive -------------------------------------------------------------
+
+# Instagram refreshes only a long-lived token at least a day old; no platform needs more than one
+# keep-alive refresh a day.
+KEEPALIVE_MIN_AGE = timedelta(days=1)
+
+
+def keepalive_reason(connection: Connection, now, *, margin: timedelta, idle: timedelta) -> str | None:
+    """Why an idle connection must be refreshed now to stay usable, or None.
+
+    Refreshing on use (`access_token`) cannot save a channel that posts rarely: an Instagram
+    long-lived token, the only credential there, cannot be refreshed once it has expired (about 60
+    days); TikTok's refresh token ends after about a year (`refresh_expires_in`); Google stops
+    honouring a refresh token left unused for six months (docs/platforms.md, "Tokens"), and X gives
+    no lifetime for its refresh tokens.
+    """
+    last = connection.refreshed_at or connection.connected_at
+    if last is not None and now - last < KEEPALIVE_MIN_AGE:
+        return None
+    if not connection.refresh_token and connection.expires_at is not None and connection.expires_at - now <= margin:
+        return f"its access token ends {connection.expires_at:%Y-%m-%d %H:%M} UTC"
+    if connection.refresh_expires_at is not None and connection.refresh_expires_at - now <= margin:
+        return f"its refresh token ends {connection.refresh_expires_at:%Y-%m-%d %H:%M} UTC"
+    if connection.refresh_token and last is not None and now - last >= idle:
+        return f"its refresh token has not been used for {(now - last).days} days"
+    return None
+
+
+def keep_idle_connections_alive(now=None) -> dict[str, int]:
+    """Refresh every connection that would otherwise lapse before its channel posts again.
+
+    A refresh the platform refuses marks the connection `needs_reauth` now, weeks before a post would
+    have found out; one that cannot reach the platform is tried again on the next pass.
+    """
+    from connections.selectors import connections_near_an_end
+
+    now = now or timezone.now()
+    margin = timedelta(days=settings.CONNECTIONS_KEEPALIVE_MARGIN_DAYS)
+    idle = timedelta(days=settings.CONNECTIONS_IDLE_REFRESH_DAYS)
+    counts = {"refreshed": 0, "needs_reauth": 0, "retry_later": 0}
+    for connection in connections_near_an_end(now, margin=margin, idle=idle):
+        reason = keepalive_reason(connection, now, margin=margin, idle=idle)
+        if reason is None:
+            continue
+        try:
+            refresh(connection.pk, seen_generation=connection.generation, force=True)
+        except AwaitingReconnect as exc:
+            counts["needs_reauth"] += 1
+            logger.warning("connection %s (%s): could not be kept alive: %s", connection.pk,
+                           connection.channel.platform, exc)
+            continue
+        except ProviderError as exc:  # unreachable, rate-limited, or another worker holds the lock
+            counts["retry_later"] += 1
+            logger.warning("connection %s (%s): keep-alive refresh failed, next pass tries again: %s",
+                           connection.pk, connection.channel.platform, exc)
+            continue
+        counts["refreshed"] += 1
+        logger.info("connection %s (%s): refreshed while idle, because %s", connection.pk,
+                    connection.channel.platform, reason)
+    return counts
 
 
 # --- disconnecting --------------------------------------------------------------------------------

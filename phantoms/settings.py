@@ -335,6 +335,12 @@ OAUTH_CLIENTS = {
 OAUTH_AUTHORIZATION_TIMEOUT = env.int("OAUTH_AUTHORIZATION_TIMEOUT", default=600)
 # A publication whose channel needs reconnecting waits this long between looks (reconnecting wakes it at once).
 OAUTH_REAUTH_RECHECK = env.float("OAUTH_REAUTH_RECHECK", default=3600.0)
+# Keeping idle connections alive (connections.services.keep_idle_connections_alive, every
+# CONNECTIONS_KEEPALIVE_HOURS): a token or grant that would end within CONNECTIONS_KEEPALIVE_MARGIN_DAYS,
+# or a refresh token unused for CONNECTIONS_IDLE_REFRESH_DAYS, is refreshed before a post needs it.
+CONNECTIONS_KEEPALIVE_HOURS = env.float("CONNECTIONS_KEEPALIVE_HOURS", default=6.0)
+CONNECTIONS_KEEPALIVE_MARGIN_DAYS = env.float("CONNECTIONS_KEEPALIVE_MARGIN_DAYS", default=14.0)
+CONNECTIONS_IDLE_REFRESH_DAYS = env.float("CONNECTIONS_IDLE_REFRESH_DAYS", default=30.0)
 # Client timeouts in seconds, per call kind.
 HTTP_TIMEOUTS = {"connect": 3.0, "read": env.float("HTTP_READ_TIMEOUT", default=3.0)}
 RENDER_FONT = env.str("RENDER_FONT", default="")  # empty: search the project's and the OS's fonts
