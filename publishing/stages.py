@@ -128,7 +128,8 @@ class PublishStage(PublicationStage):
         handles = stored_handles(publication, ctx.token)
         request = PublishRequest(video=self.video_for(publication, adapter), copy=adapter.copy(publication.asset),
                                  handles=handles, key=str(publication.idempotency_key),
-                                 duration=publication.asset.video_duration)
+                                 duration=publication.asset.video_duration,
+                                 cover_at=publication.asset.cover_timestamp)
         try:
             # The adapter asks the platform about any stored handle before it repeats a call.
             return adapter.publish(request)

@@ -139,6 +139,8 @@ class PublishRequest:
     key: str = ""
     # The video's length in seconds, checked against limits the platform reports at run time.
     duration: float | None = None
+    # The editor's cover frame, in seconds from the start (pipeline.models.Asset.cover_timestamp).
+    cover_at: float | None = None
 
 
 class Adapter:
@@ -157,6 +159,13 @@ class Adapter:
         self.base_url = (base_url or _base_url(self.name or channel.platform)).rstrip("/")
         self.provider = self.name or channel.platform
         self._client = client
+
+    def cover_ms(self, request: PublishRequest) -> int | None:
+        """The cover frame as the platforms take it, in whole milliseconds inside the video sent."""
+        if request.cover_at is None:
+            return None
+        end = min(request.duration or self.rendition.max_duration, self.rendition.max_duration)
+        return max(0, min(round(request.cover_at * 1000), int(end * 1000) - 1))
 
     def http_client(self) -> httpx.Client:
         """The process's keep-alive client for this platform (a test may hand the adapter its own)."""

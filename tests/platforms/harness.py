@@ -59,9 +59,10 @@ class Store:
             raise Crash("killed after a commit")
 
 
-def request_for(video: Path, store: Store, *, title="A title", description="A description", hashtags=("#tips",)):
+def request_for(video: Path, store: Store, *, title="A title", description="A description", hashtags=("#tips",),
+                cover_at: float | None = None):
     return PublishRequest(video=video, copy=Copy(title=title, description=description, hashtags=list(hashtags)),
-                          handles=store.handles(), key="k")
+                          handles=store.handles(), key="k", cover_at=cover_at)
 
 
 @dataclass

@@ -314,3 +314,28 @@ def test_stage_pointed_at_graph_instagram_com_sends_exactly_the_documented_reque
     assert_sent(in_process.sent, "instagram", {
         "token": "IGQVJ.token", "ig_user_id": USER, "video_url": video_url,
         "container_id": publication.handles["container_id"], "media_id": publication.remote_id})
+
+
+@local_db
+@pytest.mark.parametrize(("cover_at", "thumb_offset"), [(1.5, 1500), (None, 0)])
+def test_the_editor_s_cover_frame_is_the_reel_s_cover(local, cover_at, thumb_offset):
+    """`thumb_offset` carries the cover chosen in the review; without one Instagram takes the first frame."""
+    adapter, store = instagram(), Store()
+    with pytest.raises(NotReady):
+        adapter.publish(request_for(local.video, store, cover_at=cover_at))
+    container = SandboxObject.objects.get(object_id=store.values["container_id"])
+    assert container.data["thumb_offset"] == thumb_offset
+    sent = dict(httpx.QueryParams(local.requests[-1].content.decode()))
+    assert sent.get("thumb_offset") == (None if cover_at is None else str(thumb_offset))
+
+
+@local_db
+@pytest.mark.parametrize("offset", ["-5", "1.5", "soon"])
+def test_the_sandbox_refuses_a_thumb_offset_that_is_not_whole_milliseconds(local, offset):
+    response = instagram().http_client().post(
+        f"http://testserver/sandbox/platforms/instagram/{GRAPH_VERSION}/{USER}/media",
+        data={"media_type": "REELS", "video_url": "http://testserver/none.mp4", "thumb_offset": offset,
+              "access_token": "sandbox-token"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == 100 and "thumb_offset" in error["message"]

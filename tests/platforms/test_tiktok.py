@@ -184,3 +184,36 @@ def test_a_lost_answer_at_any_point_never_makes_two_posts(tiktok, publication_on
         assert settled.state == Publication.State.PUBLISHED, (run, settled.state, settled.last_error)
         assert [post.remote_id for post in posts] == [settled.remote_id], run
     assert lost_final >= LOST_ANSWER_RUNS // 10
+
+
+@pytest.mark.parametrize(("cover_at", "sent_ms"), [(1.234, 1234), (None, 1000), (9.0, 2999)])
+def test_the_editor_s_cover_frame_is_the_post_s_cover(tiktok, publication_on, cover_at, sent_ms):
+    """The cover chosen in the review (or a second in, without one), kept inside the 3 s video."""
+    from pipeline.models import Asset
+    from sandbox.models import SandboxUpload
+
+    publication = publication_on("tiktok", access_token="act.token")
+    Asset.objects.filter(pk=publication.asset_id).update(cover_timestamp=cover_at, video_duration=3.0)
+
+    settled = settle(publication)
+
+    assert settled.state == Publication.State.PUBLISHED
+    sent = SandboxUpload.objects.get(handle=settled.handles["publish_id"]).meta["post_info"]
+    assert sent["video_cover_timestamp_ms"] == sent_ms
+
+
+@pytest.mark.parametrize("cover", [-1, 1.5, "1000", True])
+def test_the_sandbox_refuses_a_cover_timestamp_that_is_not_a_whole_number_of_ms(tiktok, cover):
+    import httpx
+
+    from tests.platforms.conftest import SANDBOX
+
+    response = httpx.Client(transport=tiktok).post(
+        f"{SANDBOX}/sandbox/platforms/tiktok/v2/post/publish/video/init/",
+        headers={"Authorization": "Bearer act.token"},
+        json={"post_info": {"title": "t", "privacy_level": "SELF_ONLY", "video_cover_timestamp_ms": cover},
+              "source_info": {"source": "FILE_UPLOAD", "video_size": 10, "chunk_size": 10,
+                              "total_chunk_count": 1}})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_params"
+    assert "video_cover_timestamp_ms" in response.json()["error"]["message"]

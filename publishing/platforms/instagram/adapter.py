@@ -5,7 +5,8 @@ pages of IG User Media, IG Container, IG User Media Publish, IG User Content Pub
 Media and IG Media Insights):
 
 - A Reels container is created with `POST /{ig-user-id}/media` (`media_type=REELS`, `video_url`,
-  `caption`, `share_to_feed`). Instagram fetches `video_url` itself, so Phantoms serves the rendition
+  `caption`, `share_to_feed`, and `thumb_offset`: the cover frame, in milliseconds from the start,
+  the first frame when absent). Instagram fetches `video_url` itself, so Phantoms serves the rendition
   behind a signed, expiring link (phantoms.signed_media) under PHANTOMS_PUBLIC_URL. Creating
   a container posts nothing; it expires unpublished after 24 hours.
 - `GET /{container-id}?fields=status_code,status` says IN_PROGRESS, FINISHED, ERROR (with the reason
@@ -109,9 +110,10 @@ class Instagram(Adapter):
             # EXPIRED: never published (containers expire only unpublished), so a new one is safe.
             handles.save(container_id=None, container_created_at=None, publish_sent_at=None)
         self._check_publishing_limit()
+        cover = self.cover_ms(request)
         response = self.call("POST", self.path(self.user, "media"), data={
             "media_type": "REELS", "video_url": self.video_url(request.video), "caption": request.copy.caption,
-            "share_to_feed": "true",
+            "share_to_feed": "true", **({} if cover is None else {"thumb_offset": str(cover)}),
         })
         handles.save(container_id=str(response.json()["id"]), container_created_at=time.time())
         raise NotReady(f"container {handles.get('container_id')} is being processed by Instagram",

@@ -5,7 +5,8 @@ What this relies on, as TikTok for Developers documents it:
 - `POST /v2/post/publish/creator_info/query/` first: the privacy levels the creator allows
   (`privacy_level_options`), `max_video_post_duration_sec`, and whether comments, duets and stitches
   can be turned on. The post's settings must be among them.
-- `POST /v2/post/publish/video/init/` with `post_info` (title, privacy_level, disable_* flags) and
+- `POST /v2/post/publish/video/init/` with `post_info` (title, privacy_level, disable_* flags,
+  `video_cover_timestamp_ms`: the frame, in milliseconds, used as the cover) and
   `source_info` {source: FILE_UPLOAD, video_size, chunk_size, total_chunk_count} → `publish_id` and
   `upload_url`. We store both at once, before the first byte. Media Transfer Guide, chunk rules:
   chunks of 5 to 64 MB, uploaded in order; `total_chunk_count` is video_size / chunk_size rounded
@@ -131,12 +132,14 @@ class TikTok(Adapter):
         if privacy is None:
             raise self.rejected(f"the creator offers no privacy level Phantoms can post with: {options}")
         chunk, count = chunk_plan(total, settings.TIKTOK_CHUNK_BYTES)
+        cover = self.cover_ms(request)
         data = self.post_json("v2/post/publish/video/init/", {
             "post_info": {"title": self.caption(request.copy), "privacy_level": privacy,
                           "disable_duet": bool(creator.get("duet_disabled")),
                           "disable_comment": bool(creator.get("comment_disabled")),
                           "disable_stitch": bool(creator.get("stitch_disabled")),
-                          "video_cover_timestamp_ms": 1000},
+                          # The editor's cover frame; without one, a second in rather than a black first frame.
+                          "video_cover_timestamp_ms": 1000 if cover is None else cover},
             "source_info": {"source": "FILE_UPLOAD", "video_size": total, "chunk_size": chunk,
                             "total_chunk_count": count},
         })

@@ -4,8 +4,8 @@ Follows the Instagram Platform documentation:
 
 - "Content Publishing" and "IG User Media": `POST /{ig-user-id}/media` with `media_type=REELS`,
   `video_url` (a public URL Instagram fetches with cURL; the file must be reachable when the
-  container is created) and `caption` creates a container and answers `{"id": <container id>}`.
-  Creating a container publishes nothing.
+  container is created), `caption` and optionally `thumb_offset` (the cover frame, in milliseconds)
+  creates a container and answers `{"id": <container id>}`. Creating a container publishes nothing.
 - "IG Container": `GET /{container-id}?fields=status_code,status` answers `status_code` one of
   `IN_PROGRESS`, `FINISHED`, `ERROR`, `EXPIRED` (not published within 24 hours), `PUBLISHED`;
   `status` carries the error subcode when it is `ERROR`.
@@ -299,6 +299,11 @@ def create_container(request, user_id: str):
         return graph_error(400, f"(#100) The caption has more than {HASHTAG_LIMIT} hashtags.", 100,
                            subcode=2207010)
 
+    thumb_offset = params.get("thumb_offset", "0")
+    if not thumb_offset.isdigit():
+        return graph_error(400, f"(#100) Param thumb_offset must be a non-negative integer (milliseconds), got "
+                                f"{thumb_offset!r}", 100)
+
     content, error = _fetch_video(video_url)
     if content is not None and not state.is_mp4(content[:16]):
         content, error = None, "Error: The video format is not supported. Please check spec for supported " \
@@ -307,7 +312,7 @@ def create_container(request, user_id: str):
     state.store(
         TARGET, "container", container_id, owner=user_id,
         lifetime=getattr(settings, "SANDBOX_INSTAGRAM_CONTAINER_LIFETIME", CONTAINER_LIFETIME),
-        video_url=video_url, caption=caption, media_type=media_type, error=error,
+        video_url=video_url, caption=caption, media_type=media_type, error=error, thumb_offset=int(thumb_offset),
         ready_at=time.time() + settings.SANDBOX_PROCESSING_SECONDS,
         size=len(content or b""), sha256=hashlib.sha256(content).hexdigest() if content else "",
     )

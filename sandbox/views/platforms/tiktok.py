@@ -116,6 +116,9 @@ def video_init(request):
     title = post_info.get("title", "")
     if not isinstance(title, str) or len(title) > 2200:
         return _invalid("post_info.title must be a string of at most 2200 characters.")
+    cover = post_info.get("video_cover_timestamp_ms", 0)
+    if not isinstance(cover, int) or isinstance(cover, bool) or not 0 <= cover < 2 ** 31:
+        return _invalid("post_info.video_cover_timestamp_ms must be a non-negative int32 (milliseconds).")
     if source.get("source") != "FILE_UPLOAD":
         return _invalid("source_info.source: only FILE_UPLOAD is served by the sandbox.")
     size, chunk, count = source.get("video_size"), source.get("chunk_size"), source.get("total_chunk_count")
