@@ -2,9 +2,10 @@
 
     DATABASE_URL=postgres://... .venv/bin/python -m bench.scale_bench [--assets 10000] [--working 1000]
 
-Fills the database named by DATABASE_URL (PostgreSQL is the shape that counts; SQLite in a
-temporary folder when unset) with `--assets` published assets carrying a production-sized render
-spec and word timings, plus `--working` assets in a working stage, and measures in one process:
+Fills a scratch database of its own (bench.workspace: beside the one DATABASE_URL names on
+PostgreSQL, the shape that counts, dropped at the end; SQLite in the temporary folder when unset)
+with `--assets` published assets carrying a production-sized render spec and word timings, plus
+`--working` assets in a working stage, and measures in one process:
 
 - P7: `GET /api/assets/?limit=N` with an integration token (in-process client: the whole Django and
   DRF stack, authentication, throttling, the ETag) against a bare `values()` of the same page,
@@ -17,7 +18,7 @@ spec and word timings, plus `--working` assets in a working stage, and measures 
   job; its p50 and the number of Redis round trips it makes (target: <= 100 ms, round trips not
   growing with the working rows).
 
-Both sides are warmed before timing; the rows it made are deleted at the end (`--keep` keeps them).
+Both sides are warmed before timing; the temporary folder and the scratch database are removed at the end.
 On PostgreSQL the filled tables are vacuumed and analysed before measuring, as autovacuum does after
 a bulk insert in production (without it the planner has no statistics for the new rows and no
 index-only scan is possible until autovacuum comes by, or never where it is off).
@@ -26,13 +27,13 @@ index-only scan is possible until autovacuum comes by, or never where it is off)
 import argparse
 import json
 import os
-import shutil
 import signal
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from bench.workspace import workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_SIZES = (1, 50, 500)
@@ -41,15 +42,11 @@ TARGET_RECONCILE_MS = 100.0
 BENCH_BRIEF = "scale-bench"
 
 
-def setup(var_dir: str):
+def setup():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "phantoms.settings")
-    os.environ.setdefault("PHANTOMS_VAR_DIR", var_dir)
-    os.environ.setdefault("MEDIA_ROOT", str(Path(var_dir) / "media"))
     os.environ["API_THROTTLE_TOKEN"] = "100000000/min"
     os.environ["API_THROTTLE_USER"] = "100000000/min"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    if "DATABASE_URL" not in os.environ:
-        os.environ["DATABASE_URL"] = f"sqlite:///{Path(var_dir) / 'scale.sqlite3'}"
     import django
 
     django.setup()
@@ -240,30 +237,17 @@ def reconciler(runs: int, working: int) -> list[str]:
             f"requeued {counts.get('pipeline.asset', 0)}"], met
 
 
-def clean():
-    from django.contrib.auth import get_user_model
-
-    from accounts.models import IntegrationToken
-    from pipeline.models import Asset
-
-    Asset.objects.filter(brief__startswith=BENCH_BRIEF).delete()
-    IntegrationToken.objects.filter(name="scale bench").delete()
-    get_user_model().objects.filter(username="scale-bench-admin").delete()
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assets", type=int, default=10_000)
     parser.add_argument("--working", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--keep", action="store_true", help="keep the rows made (a later run reuses them)")
     parser.add_argument("--strict", action="store_true", help="exit non-zero when a target is missed")
     args = parser.parse_args()
-    # A timeout or Ctrl-C still removes the temporary folder (finally blocks run on SystemExit).
+    # A timeout or Ctrl-C still removes the temporary folder and database (finally blocks run on SystemExit).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    var_dir = tempfile.mkdtemp(prefix="phantoms-scale-")
-    try:
-        setup(var_dir)
+    with workspace("phantoms-scale-"):
+        setup()
         from django.conf import settings
 
         database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
@@ -276,10 +260,6 @@ def main():
         reconcile_lines, reconcile_met = reconciler(args.runs, args.working)
         print("\n".join(reconcile_lines))
         print(f"load average after: {os.getloadavg()[0]:.2f}")
-        if not args.keep:
-            clean()
-    finally:
-        shutil.rmtree(var_dir, ignore_errors=True)
     if args.strict and not (list_met and reconcile_met):
         sys.exit(1)
 
