@@ -58,3 +58,16 @@ def test_a_process_that_attached_leaves_the_server_running(tmp_path):
         owner.wait(timeout=30)
     assert not answers(socket_path)
 
+
+
+def test_the_server_still_stops_when_its_folder_was_removed_first(tmp_path):
+    """A benchmark removes its temporary folder before exiting: Redis cannot save there, and must stop anyway."""
+    var_dir = tmp_path / "var"
+    var_dir.mkdir()
+    env = embedded_env(var_dir)
+    done = python(f"import shutil; print(settings.REDIS_URL, flush=True); get_redis().set('k', 'v'); "
+                  f"shutil.rmtree({str(var_dir)!r})", env)
+    assert done.returncode == 0, done.stderr
+    socket_path = done.stdout.strip().removeprefix("unix://")
+    assert socket_path and not answers(socket_path)
+    assert "stopped without it" in done.stderr and "could not stop" not in done.stderr
