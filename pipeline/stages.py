@@ -19,7 +19,7 @@ from pipeline.models import Asset
 from pipeline.providers import get_provider, provider_name
 from pipeline.providers.base import BeatRequest, VisualsResult
 from pipeline.script_format import Script, fit_to_budget, word_budget
-from pipeline.services.review import approve
+from pipeline.services.review import auto_approve
 from pipeline.services.script_edits import record_version
 
 
@@ -286,7 +286,7 @@ class RenderStage(AssetStage):
         asset.render_progress = 1.0
         self.advance(asset, "render_done", None)
         if settings.AUTO_APPROVE:
-            approve(asset, user=None, notes="auto-approved")
+            auto_approve(asset)
 
 
 STAGES: dict[str, AssetStage] = {stage.name: stage for stage in (ScriptStage(), VoiceStage(), VisualsStage(),

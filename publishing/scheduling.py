@@ -75,6 +75,18 @@ def next_slot(channel: Channel, after: datetime | None = None, exclude_pk=None) 
                                 taken_slots(channel, exclude_pk))
 
 
+def slots_where_set(channels) -> dict[int, str]:
+    """A `plan` choice of "slot" for each channel that has a posting slot ahead; the others go out now."""
+    choices = {}
+    for channel in channels:
+        try:
+            if next_slot(channel) is not None:
+                choices[channel.pk] = SLOT
+        except slot_rules.SlotError:
+            pass  # slots that no longer parse (edited outside the admin): now, rather than no post at all
+    return choices
+
+
 def plan(channels, choices: dict, *, now: datetime | None = None) -> dict[int, Planned]:
     """When each channel's post goes out: `choices` maps a channel id to "now", "slot" or a datetime.
 

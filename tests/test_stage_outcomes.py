@@ -1,6 +1,7 @@
 """How stage outcomes land: publishing with and without a poll, auto-approval, renders that write as they run."""
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -127,3 +128,29 @@ def test_a_render_cancelled_while_it_runs_is_superseded(sandbox, settings, tmp_p
     asset.refresh_from_db()
     assert asset.state == Asset.State.CANCELLED and not asset.video
     assert StageAttempt.objects.get(asset=asset, stage="render").outcome == "superseded"
+
+
+def test_auto_approval_takes_each_channel_s_next_posting_slot(sandbox, settings, tmp_path):
+    """A channel with posting slots gets its post at the next free slot, as an editor's "next slot"
+    would; a channel without slots posts at once."""
+    from publishing.scheduling import next_slot
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.AUTO_APPROVE = True
+    slotted = make_channel("youtube", posting_slots="09:00, 18:00", timezone="Europe/Paris")
+    plain = make_channel("x")
+    expected = next_slot(slotted)
+    asset = make_asset(Asset.State.RENDERING, channels=[slotted, plain], providers={"render": "instant"})
+
+    assert runner.run(STAGES["render"], asset.pk) == "succeeded"
+
+    asset.refresh_from_db()
+    assert asset.state == Asset.State.PUBLISHING and asset.review_notes == "auto-approved"
+    at_slot = Publication.objects.get(asset=asset, channel=slotted)
+    assert at_slot.state == Publication.State.SCHEDULED and at_slot.scheduled_at == expected
+    assert at_slot.scheduled_at.astimezone(ZoneInfo("Europe/Paris")).strftime("%H:%M") in ("09:00", "18:00")
+    assert Publication.objects.get(asset=asset, channel=plain).state == Publication.State.PENDING
+    # The next auto-approved asset takes the slot after it, never the same one.
+    second = make_asset(Asset.State.RENDERING, channels=[slotted], providers={"render": "instant"})
+    assert runner.run(STAGES["render"], second.pk) == "succeeded"
+    assert Publication.objects.get(asset=second).scheduled_at > at_slot.scheduled_at

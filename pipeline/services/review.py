@@ -16,7 +16,7 @@ from phantoms.engine.queueing import enqueue_on_commit
 from phantoms.engine.registry import get_stage
 from phantoms.engine.transitions import transit
 from pipeline.models import Asset
-from publishing.scheduling import ScheduleError, plan
+from publishing.scheduling import ScheduleError, plan, slots_where_set
 from publishing.services import fan_out, settle_asset
 
 
@@ -90,6 +90,13 @@ def approve(asset: Asset, *, user=None, notes: str = "", schedule: dict | None =
         asset_id = asset.pk
         transaction.on_commit(lambda: settle_asset(asset_id))
     return asset
+
+
+def auto_approve(asset: Asset) -> Asset:
+    """PHANTOMS_AUTO_APPROVE, in the render's commit: each channel's post goes out at its next posting
+    slot where the channel has slots (as "Approve and schedule…" with "next slot"), at once elsewhere."""
+    return approve(asset, user=None, notes="auto-approved",
+                   schedule=slots_where_set(asset.channels.filter(is_active=True)))
 
 
 def approve_asset(asset_id: int, *, user=None, notes: str = "", schedule: dict | None = None) -> Asset:
