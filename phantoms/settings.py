@@ -259,6 +259,8 @@ SANDBOX_TIKTOK_INITS_PER_MINUTE = env.int("SANDBOX_TIKTOK_INITS_PER_MINUTE", def
 SANDBOX_TIKTOK_STATUS_PER_MINUTE = env.int("SANDBOX_TIKTOK_STATUS_PER_MINUTE", default=30)
 SANDBOX_TIKTOK_CREATOR_INFO_PER_MINUTE = env.int("SANDBOX_TIKTOK_CREATOR_INFO_PER_MINUTE", default=20)
 SANDBOX_YOUTUBE_UPLOADS_PER_DAY = env.int("SANDBOX_YOUTUBE_UPLOADS_PER_DAY", default=100)
+# Whether the sandbox YouTube channel may set custom thumbnails (a verified channel); off: thumbnails.set is a 403.
+SANDBOX_YOUTUBE_CUSTOM_THUMBNAILS = env.bool("SANDBOX_YOUTUBE_CUSTOM_THUMBNAILS", default=True)
 
 # --- Providers: which implementation each stage uses (per environment; per asset via Asset.providers).
 SCRIPT_PROVIDER = env.str("SCRIPT_PROVIDER", default="offline")  # offline | openai

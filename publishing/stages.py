@@ -129,12 +129,20 @@ class PublishStage(PublicationStage):
         request = PublishRequest(video=self.video_for(publication, adapter), copy=adapter.copy(publication.asset),
                                  handles=handles, key=str(publication.idempotency_key),
                                  duration=publication.asset.video_duration,
-                                 cover_at=publication.asset.cover_timestamp)
+                                 cover_at=publication.asset.cover_timestamp,
+                                 cover=self.cover_for(publication))
         try:
             # The adapter asks the platform about any stored handle before it repeats a call.
             return adapter.publish(request)
         finally:
             ctx.outcome_uncertain = handles.uncertain
+
+    @staticmethod
+    def cover_for(publication) -> Path | None:
+        """The review's cover image, where the render stored one."""
+        name = publication.asset.cover.name
+        path = Path(settings.MEDIA_ROOT) / name if name else None
+        return path if path is not None and path.is_file() else None
 
     def video_for(self, publication, adapter) -> Path:
         """The platform's rendition of the master (publishing/renditions.py)."""

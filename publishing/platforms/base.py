@@ -139,8 +139,10 @@ class PublishRequest:
     key: str = ""
     # The video's length in seconds, checked against limits the platform reports at run time.
     duration: float | None = None
-    # The editor's cover frame, in seconds from the start (pipeline.models.Asset.cover_timestamp).
+    # The editor's cover frame, in seconds from the start (pipeline.models.Asset.cover_timestamp), and
+    # that frame as an image, for platforms that take a picture rather than a time.
     cover_at: float | None = None
+    cover: Path | None = None
 
 
 class Adapter:

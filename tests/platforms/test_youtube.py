@@ -201,3 +201,78 @@ def test_a_lost_answer_at_any_point_never_makes_two_videos(youtube, publication_
         assert [post.remote_id for post in posts] == [settled.remote_id], run
     # The case that makes double posts: the video was made and its answer lost.
     assert lost_last_chunk >= LOST_ANSWER_RUNS // 10
+
+
+def with_cover(publication, tmp_path) -> bytes:
+    """The render's cover frame: a real JPEG made by ffmpeg, stored on the asset."""
+    import subprocess
+
+    import imageio_ffmpeg
+    from django.core.files import File
+
+    path = tmp_path / "cover.jpg"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "color=c=0xcc6633:s=216x384", "-frames:v", "1", str(path)], check=True, timeout=60)
+    with path.open("rb") as image:
+        publication.asset.cover.save("cover.jpg", File(image), save=True)
+    return path.read_bytes()
+
+
+def test_the_cover_becomes_the_video_s_custom_thumbnail(youtube, publication_on, tmp_path):
+    from sandbox.models import SandboxObject
+
+    publication = publication_on("youtube")
+    cover = with_cover(publication, tmp_path)
+
+    settled = settle(publication)
+
+    assert settled.state == Publication.State.PUBLISHED
+    thumbnail = SandboxObject.objects.get(platform="youtube", kind="thumbnail", object_id=settled.remote_id)
+    assert thumbnail.data["sha256"] == hashlib.sha256(cover).hexdigest()
+    assert thumbnail.data["content_type"] == "image/jpeg"
+    assert settled.handles["thumbnail_set"] == settled.remote_id
+    sent = [r for r in youtube.sent if r.url.path.endswith("/thumbnails/set")]
+    assert len(sent) == 1 and sent[0].url.params["videoId"] == settled.remote_id
+    lists = [r for r in youtube.sent if r.url.path.endswith("/youtube/v3/videos") and r.method == "GET"]
+    assert quota.used(quota.UNITS) == len(lists) + 50  # videos.list costs 1, thumbnails.set 50
+
+
+def test_a_channel_youtube_refuses_custom_thumbnails_still_posts_and_says_why(youtube, publication_on, settings,
+                                                                              tmp_path):
+    from sandbox.models import SandboxObject
+
+    settings.SANDBOX_YOUTUBE_CUSTOM_THUMBNAILS = False  # not a verified channel
+    publication = publication_on("youtube")
+    with_cover(publication, tmp_path)
+
+    settled = settle(publication)
+
+    assert settled.state == Publication.State.PUBLISHED and SandboxPost.objects.count() == 1
+    assert not SandboxObject.objects.filter(kind="thumbnail").exists()
+    assert "thumbnail_set" not in settled.handles
+    notes = [e["answer"] for e in settled.evidence if "thumbnails/set" in e["asked"]]
+    assert len(notes) == 1 and "the cover was not set" in notes[0] and "custom video thumbnails" in notes[0]
+
+
+@pytest.mark.parametrize(("body", "content_type", "reason"), [
+    (b"", "image/jpeg", "mediaBodyRequired"),
+    (b"GIF89a not a jpeg", "image/jpeg", "invalidImage"),
+    (b"\xff\xd8\xff\xe0 a jpeg", "image/gif", "invalidImage"),
+])
+def test_the_sandbox_refuses_what_thumbnails_set_refuses(youtube, publication_on, body, content_type, reason):
+    import httpx
+
+    from tests.platforms.conftest import SANDBOX
+
+    settled = settle(publication_on("youtube", access_token="ya29.token"))
+    response = httpx.Client(transport=youtube).post(
+        f"{SANDBOX}/sandbox/platforms/youtube/upload/youtube/v3/thumbnails/set",
+        params={"videoId": settled.remote_id}, content=body,
+        headers={"Authorization": "Bearer ya29.token", "Content-Type": content_type})
+    assert response.status_code == 400
+    assert response.json()["error"]["errors"][0]["reason"] == reason
+    other = httpx.Client(transport=youtube).post(
+        f"{SANDBOX}/sandbox/platforms/youtube/upload/youtube/v3/thumbnails/set",
+        params={"videoId": settled.remote_id}, content=b"\xff\xd8\xff\xe0 a jpeg",
+        headers={"Authorization": "Bearer someone-else", "Content-Type": "image/jpeg"})
+    assert other.status_code == 403 and other.json()["error"]["errors"][0]["reason"] == "forbidden"

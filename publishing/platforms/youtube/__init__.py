@@ -11,6 +11,10 @@ What this relies on, as YouTube documents it:
 - After a lost answer: `PUT <session URI>` with an empty body and `Content-Range: bytes */total`.
   308 → resume from its `Range`; 200/201 → the video exists (its id is in the body); 404/410 → the
   session expired and no video was made from it, so a new session is safe.
+- Custom thumbnail ("Thumbnails: set"): `POST /upload/youtube/v3/thumbnails/set?videoId=…` with the
+  image as the body (image/jpeg or image/png, at most 2 MB, about 50 quota units); 400 `invalidImage`
+  / `mediaBodyRequired`, 403 `forbidden` when the channel may not set custom thumbnails, 404
+  `videoNotFound`.
 - Processing: `videos.list` with `part=status,processingDetails` (`status.uploadStatus`: uploaded,
   processed, failed, rejected, deleted; `failureReason` / `rejectionReason`).
 - Quota ("Quota costs"): per project per day, reset at midnight Pacific Time; `videos.insert` has its
@@ -26,12 +30,16 @@ from datetime import date, timedelta
 import httpx
 from django.conf import settings
 
+from phantoms.resilience.errors import ProviderError
 from phantoms.resilience.http import retry_after_seconds
 
 from ..base import Adapter, Copy, MetricsReading, Posted, PublishRequest, RenditionSpec
 from . import quota
 
 CHUNK_UNIT = 256 * 1024
+# thumbnails.set: "Maximum file size: 2MB", "a quota cost of approximately 50 units".
+THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
+THUMBNAIL_UNITS = 50
 QUOTA_REASONS = {"quotaExceeded", "uploadLimitExceeded", "dailyLimitExceeded"}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 FAILED = {"failed", "rejected", "deleted"}
@@ -80,7 +88,8 @@ class YouTube(Adapter):
         if reason in QUOTA_REASONS:
             # videos.insert has its own bucket; every other method shares the units.
             if reason == "quotaExceeded":
-                quota.exhausted(quota.INSERTS if "/upload/" in response.request.url.path else quota.UNITS)
+                quota.exhausted(quota.INSERTS if response.request.url.path.endswith("/upload/youtube/v3/videos")
+                                else quota.UNITS)
             return quota.seconds_until_reset()
         if reason in RATE_REASONS or response.status_code == 429:
             return retry_after_seconds(response.headers)
@@ -98,14 +107,39 @@ class YouTube(Adapter):
             handles.uncertain = True
             video, offset = self._ask_session(session, total, handles)
             if video is not None:
-                return self._posted(video)
+                return self._with_cover(self._posted(video), request)
             if offset is None:
                 session, offset = None, 0
         if not session:
             session = self._start_session(request, total)
             # Its own commit, before the first byte: the session is how we find out later.
             handles.save(session_uri=session, total=total)
-        return self._send_bytes(session, request, total, offset, handles)
+        return self._with_cover(self._send_bytes(session, request, total, offset, handles), request)
+
+    def _with_cover(self, posted: Posted, request: PublishRequest) -> Posted:
+        """The editor's cover as the video's custom thumbnail: best effort, once the video exists.
+
+        The post is made whatever happens here, so no failure of thumbnails.set fails or repeats it
+        (a channel YouTube does not allow custom thumbnails answers 403 `forbidden`); the publication's
+        evidence says why the cover was not set. Setting it again after a lost answer is harmless.
+        """
+        cover, handles = request.cover, request.handles
+        if cover is None or posted.status == "failed" or handles.get("thumbnail_set") == posted.id:
+            return posted
+        asked = f"POST thumbnails/set?videoId={posted.id}"
+        data = cover.read_bytes()
+        if len(data) > THUMBNAIL_MAX_BYTES:
+            handles.note(asked, f"not sent: the cover is {len(data)} bytes, over thumbnails.set's 2 MB")
+            return posted
+        try:
+            quota.spend(quota.UNITS, THUMBNAIL_UNITS)
+            self.call("POST", "upload/youtube/v3/thumbnails/set", params={"videoId": posted.id}, content=data,
+                      headers={"Content-Type": "image/png" if cover.suffix.lower() == ".png" else "image/jpeg"})
+        except ProviderError as exc:
+            handles.note(asked, f"the cover was not set: {exc}")
+            return posted
+        handles.save(thumbnail_set=posted.id)
+        return posted
 
     def _start_session(self, request: PublishRequest, total: int) -> str:
         quota.spend(quota.INSERTS)

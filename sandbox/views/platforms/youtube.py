@@ -4,11 +4,15 @@ Served under /sandbox/platforms/youtube/: `POST upload/youtube/v3/videos?uploadT
 session (its URI in `Location`), `PUT` on the session URI takes chunks (`Content-Range: bytes a-b/N`,
 multiples of 256 KiB but the last, `308 Resume Incomplete` with `Range: bytes=0-N`) and answers
 status queries (`Content-Range: bytes */N`); the last byte creates the video. `GET youtube/v3/videos`
-lists videos (status, processingDetails, statistics, snippet parts; at most 50 ids) and `GET
-youtubeanalytics/v2/reports` reports per-video metrics. Errors in Google's shape
-(`error.code/message/errors[].reason/status`). Sessions expire; a completed session keeps answering.
+lists videos (status, processingDetails, statistics, snippet parts; at most 50 ids), `POST
+upload/youtube/v3/thumbnails/set?videoId=…` takes a JPEG or PNG for one of the caller's videos
+(`invalidImage`, `mediaBodyRequired`, 403 `forbidden` for another's video or a channel not allowed
+custom thumbnails, 404 `videoNotFound`) and `GET youtubeanalytics/v2/reports` reports per-video
+metrics. Errors in Google's shape (`error.code/message/errors[].reason/status`). Sessions expire; a
+completed session keeps answering.
 """
 
+import hashlib
 import json
 import secrets
 from datetime import timedelta
@@ -20,7 +24,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox import faults
-from sandbox.models import SandboxPost, SandboxUpload
+from sandbox.models import SandboxObject, SandboxPost, SandboxUpload
 
 from . import common
 from .public import metrics_at
@@ -311,8 +315,53 @@ def reports(request):
     return JsonResponse({"kind": "youtubeAnalytics#resultTable", "columnHeaders": headers, "rows": rows})
 
 
+THUMBNAIL_TYPES = {"image/jpeg", "image/png", "application/octet-stream"}
+THUMBNAIL_SIZES = {"default": (120, 90), "medium": (320, 180), "high": (480, 360)}
+
+
+def _is_image(data: bytes) -> bool:
+    return data.startswith(b"\xff\xd8\xff") or data.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@csrf_exempt
+def thumbnails_set(request):
+    """thumbnails.set: a custom thumbnail for one of the caller's own videos, as a media upload."""
+    platform = common.platform_of(request, NAME)
+    token, denied = _authorized(request)
+    if denied:
+        return denied
+    faulted = common.faulted(platform, request)
+    if faulted is not None:
+        return faulted
+    if request.method != "POST":
+        return google_error(405, "thumbnails.set takes POST.", "methodNotAllowed")
+    video_id = request.GET.get("videoId", "")
+    if not video_id:
+        return google_error(400, "Required parameter: videoId", "required", "videoId")
+    post = SandboxPost.objects.filter(platform=platform, remote_id=video_id).first()
+    if post is None:
+        return google_error(404, "The video that you are trying to update cannot be found.", "videoNotFound",
+                            "videoId")
+    if post.account != common.account_of(token) or not settings.SANDBOX_YOUTUBE_CUSTOM_THUMBNAILS:
+        return google_error(403, "The authenticated user doesn't have permissions to upload and set custom video "
+                                 "thumbnails.", "forbidden")
+    data = request.body
+    if not data:
+        return google_error(400, "The request does not include the image content.", "mediaBodyRequired")
+    if request.content_type not in THUMBNAIL_TYPES or not _is_image(data):
+        return google_error(400, "The image content provided is not valid.", "invalidImage")
+    digest = hashlib.sha256(data).hexdigest()
+    SandboxObject.objects.update_or_create(platform=platform, kind="thumbnail", object_id=video_id, defaults={
+        "owner": post.account, "data": {"sha256": digest, "size": len(data), "content_type": request.content_type}})
+    base = f"https://i.ytimg.com/vi/{video_id}"
+    return JsonResponse({"kind": "youtube#thumbnailSetResponse", "etag": digest[:16], "items": [
+        {name: {"url": f"{base}/{name}.jpg", "width": width, "height": height}
+         for name, (width, height) in THUMBNAIL_SIZES.items()}]})
+
+
 urlpatterns = [
     path("upload/youtube/v3/videos", upload, name="youtube-upload"),
+    path("upload/youtube/v3/thumbnails/set", thumbnails_set, name="youtube-thumbnails-set"),
     path("youtube/v3/videos", videos, name="youtube-videos"),
     path("youtubeanalytics/v2/reports", reports, name="youtube-reports"),
 ]
