@@ -74,6 +74,18 @@ def _authorized(request):
                             "Authorization")
 
 
+def _api_call(request, method: str, described: str):
+    """What every Data API call meets first: the token, the platform's faults, the verb.
+    Returns (platform, token, an error answer or None)."""
+    platform = common.platform_of(request, NAME)
+    token, denied = _authorized(request)
+    if denied is None:
+        denied = common.faulted(platform, request)
+    if denied is None and request.method != method:
+        denied = google_error(405, described, "methodNotAllowed")
+    return platform, token, denied
+
+
 def _video_resource(post: SandboxPost, upload: SandboxUpload | None, parts: set[str], *,
                     as_accepted: bool = False) -> dict:
     """The video resource; `as_accepted` describes it as the upload that made it left it (videos.insert
@@ -257,15 +269,9 @@ def _put(request, platform: str, token: str):
 
 @csrf_exempt
 def videos(request):
-    platform = common.platform_of(request, NAME)
-    _, denied = _authorized(request)
-    if denied:
+    platform, _, denied = _api_call(request, "GET", "Only videos.list is served here.")
+    if denied is not None:
         return denied
-    faulted = common.faulted(platform, request)
-    if faulted is not None:
-        return faulted
-    if request.method != "GET":
-        return google_error(405, "Only videos.list is served here.", "methodNotAllowed")
     parts = set(filter(None, request.GET.get("part", "").split(",")))
     if not parts:
         return google_error(400, "No filter selected. Expected one of: part.", "required", "part")
@@ -288,13 +294,9 @@ def videos(request):
 
 @csrf_exempt
 def reports(request):
-    platform = common.platform_of(request, NAME)
-    _, denied = _authorized(request)
-    if denied:
+    platform, _, denied = _api_call(request, "GET", "Only reports.query is served here.")
+    if denied is not None:
         return denied
-    faulted = common.faulted(platform, request)
-    if faulted is not None:
-        return faulted
     for required in ("ids", "startDate", "endDate", "metrics"):
         if not request.GET.get(required):
             return google_error(400, f"Required parameter: {required}", "required", required)
@@ -326,15 +328,9 @@ def _is_image(data: bytes) -> bool:
 @csrf_exempt
 def thumbnails_set(request):
     """thumbnails.set: a custom thumbnail for one of the caller's own videos, as a media upload."""
-    platform = common.platform_of(request, NAME)
-    token, denied = _authorized(request)
-    if denied:
+    platform, token, denied = _api_call(request, "POST", "thumbnails.set takes POST.")
+    if denied is not None:
         return denied
-    faulted = common.faulted(platform, request)
-    if faulted is not None:
-        return faulted
-    if request.method != "POST":
-        return google_error(405, "thumbnails.set takes POST.", "methodNotAllowed")
     video_id = request.GET.get("videoId", "")
     if not video_id:
         return google_error(400, "Required parameter: videoId", "required", "videoId")
