@@ -147,28 +147,37 @@ def _oauth_error(exc: OAuthFault, *, platform: str) -> JsonResponse:
     return JsonResponse(body, status=exc.status)
 
 
+def _grant_from(request, platform: str, client_id: str, *, rotate: bool, unsupported: str):
+    """The grant a token request speaks for: a code, redeemed once, or a refresh token (spent when the
+    platform rotates them). `unsupported` is the platform's words for any other grant_type."""
+    grant_type = request.POST.get("grant_type")
+    if grant_type == "authorization_code":
+        return store.redeem_code(platform=platform, client_id=client_id, code=request.POST.get("code", ""),
+                                 redirect_uri=request.POST.get("redirect_uri", ""),
+                                 code_verifier=request.POST.get("code_verifier")), grant_type
+    if grant_type == "refresh_token":
+        grant, _ = store.use_refresh_token(platform=platform, client_id=client_id,
+                                           value=request.POST.get("refresh_token", ""), rotate=rotate)
+        return grant, grant_type
+    raise OAuthFault("unsupported_grant_type", unsupported.format(grant_type=grant_type))
+
+
 @csrf_exempt
 @require_POST
 def google_token(request):
     try:
         client_id = _authenticate(request, "youtube")
-        grant_type = request.POST.get("grant_type")
-        access_seconds, refresh_seconds = LIFETIMES["youtube"]
-        if grant_type == "authorization_code":
-            grant = store.redeem_code(platform="youtube", client_id=client_id, code=request.POST.get("code", ""),
-                                      redirect_uri=request.POST.get("redirect_uri", ""),
-                                      code_verifier=request.POST.get("code_verifier"))
-            access, refresh = store.issue_tokens(grant, access_seconds=access_seconds, prefix="ya29.")
-            return JsonResponse({"access_token": access.value, "expires_in": access_seconds,
-                                 "refresh_token": refresh.value, "scope": " ".join(grant.scopes),
-                                 "token_type": "Bearer"})
-        if grant_type == "refresh_token":
-            grant, _ = store.use_refresh_token(platform="youtube", client_id=client_id,
-                                               value=request.POST.get("refresh_token", ""), rotate=False)
-            access, _ = store.issue_tokens(grant, access_seconds=access_seconds, with_refresh=False, prefix="ya29.")
-            return JsonResponse({"access_token": access.value, "expires_in": access_seconds,
-                                 "scope": " ".join(grant.scopes), "token_type": "Bearer"})
-        raise OAuthFault("unsupported_grant_type", f"Invalid grant_type: {grant_type}")
+        access_seconds, _ = LIFETIMES["youtube"]
+        # Google does not rotate refresh tokens: a refresh answers an access token alone.
+        grant, grant_type = _grant_from(request, "youtube", client_id, rotate=False,
+                                        unsupported="Invalid grant_type: {grant_type}")
+        first = grant_type == "authorization_code"
+        access, refresh = store.issue_tokens(grant, access_seconds=access_seconds, with_refresh=first, prefix="ya29.")
+        body = {"access_token": access.value, "expires_in": access_seconds, "scope": " ".join(grant.scopes),
+                "token_type": "Bearer"}
+        if first:
+            body["refresh_token"] = refresh.value
+        return JsonResponse(body)
     except OAuthFault as exc:
         return _oauth_error(exc, platform="youtube")
 
@@ -214,18 +223,10 @@ def youtube_channels(request):
 def tiktok_token(request):
     try:
         client_id = _authenticate(request, "tiktok")
-        grant_type = request.POST.get("grant_type")
         access_seconds, refresh_seconds = LIFETIMES["tiktok"]
-        if grant_type == "authorization_code":
-            grant = store.redeem_code(platform="tiktok", client_id=client_id, code=request.POST.get("code", ""),
-                                      redirect_uri=request.POST.get("redirect_uri", ""),
-                                      code_verifier=request.POST.get("code_verifier"))
-        elif grant_type == "refresh_token":
-            # Refresh tokens are rotated: the one sent stops working once a new one is issued.
-            grant, _ = store.use_refresh_token(platform="tiktok", client_id=client_id,
-                                               value=request.POST.get("refresh_token", ""), rotate=True)
-        else:
-            raise OAuthFault("unsupported_grant_type", f"grant_type {grant_type!r} is not supported.")
+        # Refresh tokens are rotated: the one sent stops working once a new one is issued.
+        grant, _ = _grant_from(request, "tiktok", client_id, rotate=True,
+                               unsupported="grant_type {grant_type!r} is not supported.")
         access, refresh = store.issue_tokens(grant, access_seconds=access_seconds, refresh_seconds=refresh_seconds,
                                              prefix="act.")
         return JsonResponse({"access_token": access.value, "expires_in": access_seconds, "open_id": grant.account_id,
@@ -339,17 +340,9 @@ def x_token(request):
             _authenticate(request, "x")
         elif request.POST.get("client_id") != client_id:
             raise OAuthFault("invalid_client", "Missing valid authorization header", status=401)
-        grant_type = request.POST.get("grant_type")
         access_seconds, refresh_seconds = LIFETIMES["x"]
-        if grant_type == "authorization_code":
-            grant = store.redeem_code(platform="x", client_id=client_id, code=request.POST.get("code", ""),
-                                      redirect_uri=request.POST.get("redirect_uri", ""),
-                                      code_verifier=request.POST.get("code_verifier") or "")
-        elif grant_type == "refresh_token":
-            grant, _ = store.use_refresh_token(platform="x", client_id=client_id,
-                                               value=request.POST.get("refresh_token", ""), rotate=True)
-        else:
-            raise OAuthFault("unsupported_grant_type", "Value passed for the grant type was invalid.")
+        grant, _ = _grant_from(request, "x", client_id, rotate=True,
+                               unsupported="Value passed for the grant type was invalid.")
         offline = "offline.access" in grant.scopes
         access, refresh = store.issue_tokens(grant, access_seconds=access_seconds, refresh_seconds=refresh_seconds,
                                              with_refresh=offline)
