@@ -1,9 +1,11 @@
 """Phantoms settings, configured from the environment (see README "Configuration")."""
 
+import zoneinfo
 from pathlib import Path
 
 import environ
 from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 
 from phantoms.local_secrets import local_secret
 from publishing.platforms import registry as _platform_registry
@@ -167,7 +169,13 @@ API_JSON_MAX_DEPTH = 10
 API_JSON_MAX_ITEMS = 200
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The time zone the admin shows and reads times in (the calendar, schedules, lists); stored times are
+# UTC whatever it is. Posting slots keep their channel's own `timezone`.
+TIME_ZONE = env.str("PHANTOMS_TIME_ZONE", default="UTC")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(f"PHANTOMS_TIME_ZONE: {TIME_ZONE!r} is not an IANA time zone name (e.g. Europe/Paris)")
 USE_I18N = True
 USE_TZ = True
 

@@ -159,3 +159,35 @@ def test_moving_is_checked_and_bad_input_named(approver):
     assert any("moved to" in text for text in texts(moved)), texts(moved)
     publication.refresh_from_db()
     assert publication.scheduled_at == at + timedelta(hours=3)
+
+
+def test_the_calendar_shows_times_in_the_installation_s_time_zone(approver, settings):
+    """PHANTOMS_TIME_ZONE: a post scheduled for 14:30 UTC shows at its New York time, and a drag keeps it."""
+    from zoneinfo import ZoneInfo
+
+    publication, at = scheduled_post()
+    settings.TIME_ZONE = "America/New_York"
+    local = at.astimezone(ZoneInfo("America/New_York"))
+
+    html = approver.get(CALENDAR_URL, {"view": "week", "date": local.date().isoformat()}).content.decode()
+
+    assert f'id="post-{publication.pk}"' in html and local.strftime("%H:%M") in html and "14:30" not in html
+    assert "America/New_York" in html
+    target = local.date() + timedelta(days=1)
+    moved = approver.post(move_url(publication), {"date": target.isoformat()}, HTTP_ACCEPT="application/json")
+    assert json.loads(moved.content)["time"] == local.strftime("%H:%M")
+    publication.refresh_from_db()
+    assert publication.scheduled_at.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M") == local.strftime(
+        "%H:%M")
+
+
+def test_a_time_zone_that_does_not_exist_stops_the_start_naming_the_variable():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PHANTOMS_TIME_ZONE": "Mars/Olympus_Mons", "DJANGO_SETTINGS_MODULE": "phantoms.settings"}
+    started = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert started.returncode != 0
+    assert "PHANTOMS_TIME_ZONE: 'Mars/Olympus_Mons' is not an IANA time zone name" in started.stderr
