@@ -127,7 +127,11 @@ class YouTube(Adapter):
         if cover is None or posted.status == "failed" or handles.get("thumbnail_set") == posted.id:
             return posted
         asked = f"POST thumbnails/set?videoId={posted.id}"
-        data = cover.read_bytes()
+        try:
+            data = cover.read_bytes()
+        except OSError as exc:  # the file went away since the run began: the post must not wait for it
+            handles.note(asked, f"not sent: the cover could not be read ({exc.strerror or exc})")
+            return posted
         if len(data) > THUMBNAIL_MAX_BYTES:
             handles.note(asked, f"not sent: the cover is {len(data)} bytes, over thumbnails.set's 2 MB")
             return posted
