@@ -276,3 +276,20 @@ def test_the_sandbox_refuses_what_thumbnails_set_refuses(youtube, publication_on
         params={"videoId": settled.remote_id}, content=b"\xff\xd8\xff\xe0 a jpeg",
         headers={"Authorization": "Bearer someone-else", "Content-Type": "image/jpeg"})
     assert other.status_code == 403 and other.json()["error"]["errors"][0]["reason"] == "forbidden"
+
+
+def test_a_cover_that_cannot_be_read_is_noted_and_the_made_video_stands(youtube, publication_on, tmp_path):
+    from publishing.platforms.base import Posted
+    from publishing.platforms.youtube import YouTube
+    from tests.platforms.harness import Store, request_for
+
+    publication = publication_on("youtube")
+    store = Store()
+    request = request_for(tmp_path / "video.mp4", store)
+    request.cover = tmp_path / "gone.jpg"  # removed after the run began
+    made = Posted(id="vid123", status="processing", url="https://www.youtube.com/shorts/vid123")
+
+    assert YouTube(publication.channel)._with_cover(made, request) is made
+
+    assert "could not be read" in store.evidence[-1]["answer"]
+    assert not [r for r in youtube.sent if r.url.path.endswith("/thumbnails/set")]
