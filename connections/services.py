@@ -30,6 +30,7 @@ from connections.errors import AwaitingReconnect, ConnectError
 from connections.models import AuthorizationRequest, Connection
 from connections.providers import PROVIDERS, provider_for
 from connections.providers.base import TokenSet, pkce_pair
+from connections.selectors import connected_accounts
 from phantoms.encryption import Secret
 from phantoms.engine.queueing import enqueue_on_commit
 from phantoms.engine.registry import get_stage
@@ -343,13 +344,13 @@ def keepalive_reason(connection: Connection, now, *, margin: timedelta, idle: ti
     no lifetime for its refresh tokens.
     """
     last = connection.refreshed_at or connection.connected_at
-    if last is not None and now - last < KEEPALIVE_MIN_AGE:
+    if now - last < KEEPALIVE_MIN_AGE:
         return None
     if not connection.refresh_token and connection.expires_at is not None and connection.expires_at - now <= margin:
         return f"its access token ends {connection.expires_at:%Y-%m-%d %H:%M} UTC"
     if connection.refresh_expires_at is not None and connection.refresh_expires_at - now <= margin:
         return f"its refresh token ends {connection.refresh_expires_at:%Y-%m-%d %H:%M} UTC"
-    if connection.refresh_token and last is not None and now - last >= idle:
+    if connection.refresh_token and now - last >= idle:
         return f"its refresh token has not been used for {(now - last).days} days"
     return None
 
@@ -360,13 +361,11 @@ def keep_idle_connections_alive(now=None) -> dict[str, int]:
     A refresh the platform refuses marks the connection `needs_reauth` now, weeks before a post would
     have found out; one that cannot reach the platform is tried again on the next pass.
     """
-    from connections.selectors import connections_near_an_end
-
     now = now or timezone.now()
     margin = timedelta(days=settings.CONNECTIONS_KEEPALIVE_MARGIN_DAYS)
     idle = timedelta(days=settings.CONNECTIONS_IDLE_REFRESH_DAYS)
     counts = {"refreshed": 0, "needs_reauth": 0, "retry_later": 0}
-    for connection in connections_near_an_end(now, margin=margin, idle=idle):
+    for connection in connected_accounts():
         reason = keepalive_reason(connection, now, margin=margin, idle=idle)
         if reason is None:
             continue

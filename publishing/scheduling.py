@@ -30,6 +30,8 @@ PAST_TOLERANCE = timedelta(minutes=5)
 
 NOW = "now"
 SLOT = "slot"
+# Auto-approval's choice, never a person's: the next free posting slot where the channel has one, else now.
+SLOT_OR_NOW = "slot-or-now"
 
 
 class ScheduleError(ValueError):
@@ -75,18 +77,6 @@ def next_slot(channel: Channel, after: datetime | None = None, exclude_pk=None) 
                                 taken_slots(channel, exclude_pk))
 
 
-def slots_where_set(channels) -> dict[int, str]:
-    """A `plan` choice of "slot" for each channel that has a posting slot ahead; the others go out now."""
-    choices = {}
-    for channel in channels:
-        try:
-            if next_slot(channel) is not None:
-                choices[channel.pk] = SLOT
-        except slot_rules.SlotError:
-            pass  # slots that no longer parse (edited outside the admin): now, rather than no post at all
-    return choices
-
-
 def plan(channels, choices: dict, *, now: datetime | None = None) -> dict[int, Planned]:
     """When each channel's post goes out: `choices` maps a channel id to "now", "slot" or a datetime.
 
@@ -100,6 +90,12 @@ def plan(channels, choices: dict, *, now: datetime | None = None) -> dict[int, P
         field = f"schedule[{channel.pk}]"
         if choice in (None, "", NOW):
             planned[channel.pk] = Planned(channel, None, NOW)
+        elif choice == SLOT_OR_NOW:
+            try:
+                at = next_slot(channel, now)
+            except slot_rules.SlotError:
+                at = None  # slots that no longer parse (edited outside the admin): now, rather than no post
+            planned[channel.pk] = Planned(channel, at, SLOT if at else NOW)
         elif choice == SLOT:
             at = next_slot(channel, now)
             if at is None:

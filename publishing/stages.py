@@ -141,8 +141,10 @@ class PublishStage(PublicationStage):
     def cover_for(publication) -> Path | None:
         """The review's cover image, where the render stored one."""
         name = publication.asset.cover.name
-        path = Path(settings.MEDIA_ROOT) / name if name else None
-        return path if path is not None and path.is_file() else None
+        if not name:
+            return None
+        path = Path(settings.MEDIA_ROOT) / name
+        return path if path.is_file() else None
 
     def video_for(self, publication, adapter) -> Path:
         """The platform's rendition of the master (publishing/renditions.py)."""

@@ -16,7 +16,7 @@ from phantoms.engine.queueing import enqueue_on_commit
 from phantoms.engine.registry import get_stage
 from phantoms.engine.transitions import transit
 from pipeline.models import Asset
-from publishing.scheduling import ScheduleError, plan, slots_where_set
+from publishing.scheduling import SLOT_OR_NOW, ScheduleError, plan
 from publishing.services import fan_out, settle_asset
 
 
@@ -95,8 +95,8 @@ def approve(asset: Asset, *, user=None, notes: str = "", schedule: dict | None =
 def auto_approve(asset: Asset) -> Asset:
     """PHANTOMS_AUTO_APPROVE, in the render's commit: each channel's post goes out at its next posting
     slot where the channel has slots (as "Approve and schedule…" with "next slot"), at once elsewhere."""
-    return approve(asset, user=None, notes="auto-approved",
-                   schedule=slots_where_set(asset.channels.filter(is_active=True)))
+    channels = asset.channels.filter(is_active=True).values_list("pk", flat=True)
+    return approve(asset, user=None, notes="auto-approved", schedule=dict.fromkeys(channels, SLOT_OR_NOW))
 
 
 def approve_asset(asset_id: int, *, user=None, notes: str = "", schedule: dict | None = None) -> Asset:

@@ -88,3 +88,8 @@ def claim_result(obj: SandboxObject, result_id: str) -> bool:
 def is_mp4(head: bytes) -> bool:
     """An ISO base media file starts with a box whose type is `ftyp` (ISO/IEC 14496-12)."""
     return len(head) >= 12 and head[4:8] == b"ftyp"
+
+
+def is_image(head: bytes) -> bool:
+    """A JPEG (SOI marker, then a segment) or a PNG (its eight-byte signature)."""
+    return head.startswith(b"\xff\xd8\xff") or head.startswith(b"\x89PNG\r\n\x1a\n")

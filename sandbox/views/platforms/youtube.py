@@ -26,7 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from sandbox import faults
 from sandbox.models import SandboxObject, SandboxPost, SandboxUpload
 
-from . import common
+from . import common, stored
 from .public import metrics_at
 
 NAME = "youtube"
@@ -321,10 +321,6 @@ THUMBNAIL_TYPES = {"image/jpeg", "image/png", "application/octet-stream"}
 THUMBNAIL_SIZES = {"default": (120, 90), "medium": (320, 180), "high": (480, 360)}
 
 
-def _is_image(data: bytes) -> bool:
-    return data.startswith(b"\xff\xd8\xff") or data.startswith(b"\x89PNG\r\n\x1a\n")
-
-
 @csrf_exempt
 def thumbnails_set(request):
     """thumbnails.set: a custom thumbnail for one of the caller's own videos, as a media upload."""
@@ -344,7 +340,7 @@ def thumbnails_set(request):
     data = request.body
     if not data:
         return google_error(400, "The request does not include the image content.", "mediaBodyRequired")
-    if request.content_type not in THUMBNAIL_TYPES or not _is_image(data):
+    if request.content_type not in THUMBNAIL_TYPES or not stored.is_image(data):
         return google_error(400, "The image content provided is not valid.", "invalidImage")
     digest = hashlib.sha256(data).hexdigest()
     SandboxObject.objects.update_or_create(platform=platform, kind="thumbnail", object_id=video_id, defaults={
