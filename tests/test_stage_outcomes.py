@@ -11,7 +11,7 @@ from phantoms.engine.models import StageAttempt, TransitionLog
 from pipeline.models import Asset
 from pipeline.services.review import approve_asset
 from pipeline.stages import STAGES
-from publishing.models import Publication
+from publishing.models import Channel, Publication
 from publishing.stages import PUBLISH
 from sandbox.services import ledger_summary
 from tests.factories import make_asset, make_channel
@@ -154,3 +154,17 @@ def test_auto_approval_takes_each_channel_s_next_posting_slot(sandbox, settings,
     second = make_asset(Asset.State.RENDERING, channels=[slotted], providers={"render": "instant"})
     assert runner.run(STAGES["render"], second.pk) == "succeeded"
     assert Publication.objects.get(asset=second).scheduled_at > at_slot.scheduled_at
+
+
+def test_auto_approval_posts_at_once_where_the_channel_s_slots_no_longer_parse(sandbox, settings, tmp_path):
+    """Slots edited outside the admin into something unreadable: the post goes out now, never stuck."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.AUTO_APPROVE = True
+    channel = make_channel("youtube")
+    Channel.objects.filter(pk=channel.pk).update(posting_slots="someday at noon")
+    asset = make_asset(Asset.State.RENDERING, channels=[channel], providers={"render": "instant"})
+
+    assert runner.run(STAGES["render"], asset.pk) == "succeeded"
+
+    publication = Publication.objects.get(asset=asset)
+    assert publication.state == Publication.State.PENDING and publication.scheduled_at is None

@@ -293,3 +293,22 @@ def test_a_cover_that_cannot_be_read_is_noted_and_the_made_video_stands(youtube,
 
     assert "could not be read" in store.evidence[-1]["answer"]
     assert not [r for r in youtube.sent if r.url.path.endswith("/thumbnails/set")]
+
+
+def test_a_cover_over_two_megabytes_is_not_sent_and_the_made_video_stands(youtube, publication_on, tmp_path):
+    from publishing.platforms.base import Posted
+    from publishing.platforms.youtube import YouTube
+    from tests.platforms.harness import Store, request_for
+
+    publication = publication_on("youtube")
+    store = Store()
+    request = request_for(tmp_path / "video.mp4", store)
+    request.cover = tmp_path / "huge.jpg"
+    request.cover.write_bytes(b"\xff\xd8\xff" + b"\0" * (2 * 1024 * 1024))
+    made = Posted(id="vid123", status="processing", url="https://www.youtube.com/shorts/vid123")
+
+    assert YouTube(publication.channel)._with_cover(made, request) is made
+
+    assert "over thumbnails.set's 2 MB" in store.evidence[-1]["answer"]
+    assert not [r for r in youtube.sent if r.url.path.endswith("/thumbnails/set")]
+    assert quota.used(quota.UNITS) == 0
